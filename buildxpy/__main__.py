@@ -1,0 +1,3 @@
+from buildxpy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Helpers the command modules share: settings flags, runner, output.
+
+Kept free of heavy imports at module level; functions import what they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from buildxpy.runner import Runner
+    from buildxpy.settings import Settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_command(
+    subparsers: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    handler: Handler,
+    help_text: str,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, parents=[common], help=help_text, description=help_text
+    )
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def add_image_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("image")
+    group.add_argument("--image", help="image repository, e.g. registry.example.com/team/app")
+    group.add_argument("-t", "--tag", action="append", dest="tags", metavar="TAG",
+                       help="tag or full reference (repeatable; default: latest)")  # fmt: skip
+    group.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
+                       help="target platforms, e.g. linux/amd64,linux/arm64 (repeatable)")  # fmt: skip
+
+
+def add_build_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("context", nargs="?", metavar="CONTEXT", help="build context (default: .)")
+    group = parser.add_argument_group("build")
+    group.add_argument("-f", "--file", dest="dockerfile", metavar="DOCKERFILE")
+    group.add_argument("--target", help="stage to build")
+    group.add_argument("--build-arg", action="append", dest="build_args", metavar="K=V")
+    group.add_argument("--label", action="append", dest="labels", metavar="K=V")
+    group.add_argument("--secret", action="append", dest="secrets",
+                       metavar="id=ID,src=PATH|id=ID,env=VAR")  # fmt: skip
+    group.add_argument("--cache-from", action="append", metavar="SPEC")
+    group.add_argument("--cache-to", action="append", metavar="SPEC")
+    group.add_argument("--no-cache", action="store_true", default=None)
+    group.add_argument("--pull", action="store_true", default=None)
+    group.add_argument("--provenance", metavar="VALUE")
+    group.add_argument("--sbom", metavar="VALUE")
+    group.add_argument("--progress", choices=("auto", "plain", "tty", "quiet", "rawjson"))
+
+
+def add_builder_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("builder")
+    group.add_argument("--builder", dest="builder_name", metavar="NAME",
+                       help="builder to use (default: buildxpy)")  # fmt: skip
+    group.add_argument("--driver", choices=("docker-container", "docker", "remote", "kubernetes"))
+    group.add_argument("--driver-opt", action="append", dest="driver_opts", metavar="K=V")
+    group.add_argument("--buildkitd-flags", metavar="FLAGS")
+    group.add_argument("--node", action="append", dest="nodes",
+                       metavar="NAME=ENDPOINT[;platforms=a,b]")  # fmt: skip
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+# argparse dest -> settings key path. Only flags the user actually gave reach the settings.
+_FLAG_KEYS: dict[str, tuple[str, ...]] = {
+    "image": ("image",),
+    "tags": ("tags",),
+    "platforms": ("platforms",),
+    "context": ("context",),
+    "dockerfile": ("dockerfile",),
+    "target": ("target",),
+    "build_args": ("build_args",),
+    "labels": ("labels",),
+    "secrets": ("secrets",),
+    "cache_from": ("cache_from",),
+    "cache_to": ("cache_to",),
+    "no_cache": ("no_cache",),
+    "pull": ("pull",),
+    "provenance": ("provenance",),
+    "sbom": ("sbom",),
+    "progress": ("progress",),
+    "push": ("push",),
+    "load": ("load",),
+    "output_dir": ("output_dir",),
+    "builder_name": ("builder", "name"),
+    "driver": ("builder", "driver"),
+    "driver_opts": ("builder", "driver_opts"),
+    "buildkitd_flags": ("builder", "buildkitd_flags"),
+    "nodes": ("builder", "nodes"),
+}
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dest, path in _FLAG_KEYS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if dest == "platforms":
+            value = [item for chunk in value for item in chunk.split(",") if item.strip()]
+        elif dest == "nodes":
+            value = [parse_node_flag(item) for item in value]
+        target = out
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return out
+
+
+def parse_node_flag(text: str) -> dict[str, Any]:
+    """``NAME=ENDPOINT[;platforms=a,b][;buildkitd-flags=…][;driver-opt=k=v]``."""
+    from buildxpy.errors import ConfigError
+
+    head, *options = text.split(";")
+    name, eq, endpoint = head.partition("=")
+    usage = f"invalid --node {text!r}: expected NAME=ENDPOINT[;platforms=a,b]"
+    if not eq or not name.strip() or not endpoint.strip():
+        raise ConfigError(usage)
+    node: dict[str, Any] = {"name": name.strip(), "endpoint": endpoint.strip()}
+    for option in options:
+        key, eq, value = option.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq:
+            raise ConfigError(usage)
+        if key == "platforms":
+            node["platforms"] = [p.strip() for p in value.split(",") if p.strip()]
+        elif key == "buildkitd_flags":
+            node["buildkitd_flags"] = value
+        elif key in ("driver_opt", "driver_opts"):
+            node.setdefault("driver_opts", []).append(value)
+        else:
+            raise ConfigError(f"invalid --node {text!r}: unknown option {key!r}")
+    return node
+
+
+def load_settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    from buildxpy import settings
+
+    overrides = flag_overrides(args)
+    overrides.update(extra)
+    config = getattr(args, "config", None)
+    return settings.load(overrides, config=Path(config) if config else None)
+
+
+def make_runner(args: argparse.Namespace) -> Runner:
+    from buildxpy.runner import Runner
+
+    return Runner(dry_run=bool(getattr(args, "dry_run", False)))
+
+
+def print_json(data: Any, file: TextIO | None = None) -> None:
+    json.dump(data, file or sys.stdout, indent=2, default=str)
+    print(file=file or sys.stdout)
+
+
+def print_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], file: TextIO | None = None
+) -> None:
+    cells = [[str(c) for c in headers], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    out = file or sys.stdout
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,0 +1,418 @@
+"""Configuration: command-line flags > environment > buildxpy.toml / [tool.buildxpy] > defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from buildxpy import redact
+from buildxpy.errors import ConfigError
+from buildxpy.platforms import Platform, parse, parse_list, read_archs
+
+DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
+ARCHS_FILE = Path("docker/archs")
+FALSY = frozenset({"", "0", "false", "no"})
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+REPOSITORY = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+REFERENCE = re.compile(
+    rf"^(?P<repo>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+_ENDPOINT_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
+_SSH = re.compile(r"^ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]+)?$")
+
+# Which environment variable sets which (possibly nested) key.
+ENV_KEYS: Mapping[str, tuple[str, ...]] = {
+    "BUILDXPY_IMAGE": ("image",),
+    "BUILDXPY_TAGS": ("tags",),
+    "BUILDXPY_PLATFORMS": ("platforms",),
+    "BUILDXPY_CONTEXT": ("context",),
+    "BUILDXPY_DOCKERFILE": ("dockerfile",),
+    "BUILDXPY_TARGET": ("target",),
+    "BUILDXPY_BUILD_ARGS": ("build_args",),
+    "BUILDXPY_PUSH": ("push",),
+    "BUILDXPY_OUTPUT_DIR": ("output_dir",),
+    "BUILDXPY_BUILDER": ("builder", "name"),
+    "BUILDXPY_BUILDER_DRIVER": ("builder", "driver"),
+}
+
+_config_file: ContextVar[Path | None] = ContextVar("buildxpy_config_file", default=None)
+_config_dir: ContextVar[Path | None] = ContextVar("buildxpy_config_dir", default=None)
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def _split_map(value: Any) -> Any:
+    """``K=V,K2=V2`` or a JSON object; a list of ``K=V`` strings (repeated flags) too."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            return json.loads(text)
+        value = [item for item in text.split(",") if item.strip()]
+    if isinstance(value, list):
+        return dict(parse_pair(item) for item in value)
+    return value
+
+
+def parse_pair(item: str) -> tuple[str, str]:
+    key, eq, val = item.partition("=")
+    if not eq or not key.strip():
+        raise ValueError(f"expected KEY=VALUE, got {item!r}")
+    return key.strip(), val
+
+
+def _to_platform(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+PlatformField = Annotated[Platform, BeforeValidator(_to_platform), PlainSerializer(str)]
+PlatformList = Annotated[list[PlatformField], BeforeValidator(_split_list)]
+StrList = Annotated[list[str], BeforeValidator(_split_list)]
+StrMap = Annotated[dict[str, str], BeforeValidator(_split_map)]
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid {what} name {value!r}: use letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def _dedupe(platforms: list[Platform]) -> list[Platform]:
+    return list(dict.fromkeys(platforms))
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    endpoint: str
+    platforms: PlatformList = Field(default_factory=list)
+    driver_opts: StrMap = Field(default_factory=dict)
+    buildkitd_flags: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "node")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        value = value.strip()
+        if "://" in value:
+            if not value.startswith(_ENDPOINT_SCHEMES):
+                raise ValueError(
+                    f"unsupported endpoint {value!r}: use a docker context name, "
+                    "unix://, tcp:// or ssh://user@host[:port]"
+                )
+            if value.startswith("ssh://") and not _SSH.match(value):
+                raise ValueError(f"invalid ssh endpoint {value!r}: use ssh://user@host[:port]")
+            return value
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", value):
+            raise ValueError(f"invalid endpoint {value!r}: not a docker context name or URL")
+        return value
+
+    _platforms = field_validator("platforms")(classmethod(lambda cls, v: _dedupe(v)))
+
+    @property
+    def is_context(self) -> bool:
+        return "://" not in self.endpoint
+
+
+class BuilderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "buildxpy"
+    driver: Literal["docker-container", "docker", "remote", "kubernetes"] = "docker-container"
+    driver_opts: StrMap = Field(default_factory=dict)
+    buildkitd_flags: str | None = None
+    platforms: PlatformList | None = None
+    nodes: list[NodeConfig] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "builder")
+
+    @field_validator("nodes")
+    @classmethod
+    def _unique_nodes(cls, nodes: list[NodeConfig]) -> list[NodeConfig]:
+        names = [n.name for n in nodes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"node names must be unique; repeated: {', '.join(duplicates)}")
+        return nodes
+
+
+def default_platforms() -> list[Platform]:
+    path = (_config_dir.get() or Path.cwd()) / ARCHS_FILE
+    if path.is_file():
+        return read_archs(path)
+    return [parse(p) for p in DEFAULT_PLATFORMS]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", validate_default=False)
+
+    image: str | None = None
+    tags: StrList = Field(default_factory=lambda: ["latest"])
+    platforms: PlatformList = Field(default_factory=default_platforms)
+    context: str = "."
+    dockerfile: str | None = None
+    target: str | None = None
+    build_args: dict[str, str | None] = Field(default_factory=dict)
+    labels: StrMap = Field(default_factory=dict)
+    secrets: StrList = Field(default_factory=list)
+    cache_from: StrList = Field(default_factory=list)
+    cache_to: StrList = Field(default_factory=list)
+    no_cache: bool = False
+    pull: bool = False
+    provenance: str | None = None
+    sbom: str | None = None
+    progress: str | None = None
+    push: bool = True
+    load: bool = False
+    output_dir: Path = Path("dist")
+    builder: BuilderConfig = Field(default_factory=BuilderConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, EnvSource(settings_cls), FileSource(settings_cls)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not REPOSITORY.match(value):
+            raise ValueError(
+                f"invalid image name {value!r}: expected [registry[:port]/]path in lowercase, "
+                "without a tag"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            valid = REFERENCE.match(tag) if ("/" in tag or ":" in tag) else _TAG.match(tag)
+            if not valid:
+                raise ValueError(f"invalid tag {tag!r}")
+        if not tags:
+            raise ValueError("at least one tag is needed")
+        return list(dict.fromkeys(tags))
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, platforms: list[Platform]) -> list[Platform]:
+        if not platforms:
+            raise ValueError("at least one platform is needed")
+        return _dedupe(platforms)
+
+    @field_validator("build_args", mode="before")
+    @classmethod
+    def _build_args(cls, value: Any) -> Any:
+        if isinstance(value, str | list):
+            items = _split_list(value) if isinstance(value, str) else value
+            if isinstance(items, dict):
+                return items
+            out: dict[str, str | None] = {}
+            for item in items:
+                key, eq, val = str(item).partition("=")
+                if not key.strip() or any(c.isspace() for c in key):
+                    raise ValueError(f"invalid build argument {item!r}: expected KEY=VALUE")
+                # A bare KEY passes through: buildx then takes its value from the environment.
+                out[key] = val if eq else None
+            return out
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, secrets: list[str]) -> list[str]:
+        for spec in secrets:
+            check_secret(spec)
+        return secrets
+
+    @model_validator(mode="after")
+    def _do_not_push(self) -> Settings:
+        if os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
+            self.push = False
+        return self
+
+    @property
+    def refs(self) -> list[str]:
+        """Every tag as a full reference: a bare tag is joined to ``image``."""
+        out = []
+        for tag in self.tags:
+            if "/" in tag or ":" in tag:
+                out.append(tag)
+            else:
+                out.append(f"{self.require_image()}:{tag}")
+        return out
+
+    @property
+    def builder_platforms(self) -> list[Platform]:
+        if self.builder.platforms is not None:
+            return self.builder.platforms
+        return self.platforms
+
+    def require_image(self) -> str:
+        if not self.image:
+            raise ConfigError(
+                "no image configured: pass --image, set BUILDXPY_IMAGE, or set `image` in buildxpy.toml"
+            )
+        return self.image
+
+
+def check_secret(spec: str) -> dict[str, str]:
+    """Validate a ``--secret`` value; register the environment value it names as a secret."""
+    fields: dict[str, str] = {}
+    for part in spec.split(","):
+        key, eq, val = part.partition("=")
+        if not eq or not key or not val:
+            raise ValueError(f"invalid secret {spec!r}: expected id=ID,src=PATH or id=ID,env=VAR")
+        fields[key.strip()] = val.strip()
+    unknown = set(fields) - {"id", "src", "source", "env", "type"}
+    if unknown or "id" not in fields:
+        raise ValueError(f"invalid secret {spec!r}: expected id=ID,src=PATH or id=ID,env=VAR")
+    src = fields.get("src") or fields.get("source")
+    env = fields.get("env")
+    if fields.get("type") == "env" and not env:
+        env = fields["id"]
+    if bool(src) == bool(env):
+        raise ValueError(f"invalid secret {spec!r}: give exactly one of src= or env=")
+    if env is not None:
+        if env not in os.environ:
+            raise ValueError(f"secret {fields['id']!r}: environment variable {env} is not set")
+        redact.add_secret(os.environ[env])
+    elif src is not None and not Path(src).is_file():
+        raise ValueError(f"secret {fields['id']!r}: file {src} does not exist")
+    return fields
+
+
+class EnvSource(PydanticBaseSettingsSource):
+    """Reads exactly the variables SPEC names; pydantic's own env source would parse
+    ``BUILDXPY_BUILDER`` as the whole nested table."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for var, path in ENV_KEYS.items():
+            value = os.environ.get(var)
+            if value is None or (value == "" and path != ("push",)):
+                continue
+            target = out
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = value
+        return out
+
+
+class FileSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path, table = find_config_file(_config_file.get(), _config_dir.get() or Path.cwd())
+        if path is None:
+            return {}
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        for key in table:
+            data = data.get(key, {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: [{'.'.join(table)}] is not a table")
+        return data
+
+
+def find_config_file(explicit: Path | None, cwd: Path) -> tuple[Path | None, tuple[str, ...]]:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        if explicit.name == "pyproject.toml":
+            return explicit, ("tool", "buildxpy")
+        return explicit, ()
+    if (cwd / "buildxpy.toml").is_file():
+        return cwd / "buildxpy.toml", ()
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        return pyproject, ("tool", "buildxpy")
+    return None, ()
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config: Path | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Build the settings; ``overrides`` are the command-line flags that were given."""
+    file_token = _config_file.set(config)
+    dir_token = _config_dir.set(cwd)
+    try:
+        return Settings(**dict(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+    finally:
+        _config_file.reset(file_token)
+        _config_dir.reset(dir_token)
+
+
+def describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        problems.append(f"{where}: {message}" if where else message)
+    return "invalid configuration: " + "; ".join(problems)
+
+
