@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from buildxpy import log, redact
+from tests.fakes import FakeRunner
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see the developer's BUILDXPY_* / DO_NOT_PUSH variables or earlier secrets."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("BUILDXPY_") and not name.startswith("BUILDXPY_BED_"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("DO_NOT_PUSH", raising=False)
+    log.configure("json", 1)
+    yield
+    redact.clear_secrets()
+
+
+@pytest.fixture
+def fake() -> FakeRunner:
+    return FakeRunner()

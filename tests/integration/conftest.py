@@ -1,0 +1,155 @@
+"""Integration tests run against the real test bed that `scripts/bed/up` starts.
+
+With CI=true a missing bed is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shlex
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BED_DIR = Path(os.environ.get("BUILDXPY_BED_DIR", "/run/buildxpy-bed"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class Bed:
+    env: Mapping[str, str]
+
+    @property
+    def registry(self) -> str:
+        return self.env["BUILDXPY_BED_REGISTRY"]
+
+    @property
+    def base_image(self) -> str:
+        return self.env["BUILDXPY_BED_BASE_IMAGE"]
+
+    @property
+    def run_network(self) -> str:
+        return self.env.get("BUILDXPY_BED_RUN_NETWORK", "default")
+
+    def __getitem__(self, key: str) -> str:
+        return self.env[key]
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        words = shlex.split(line, comments=True)
+        if words and words[0] == "export":
+            words = words[1:]
+        for word in words:
+            key, eq, value = word.partition("=")
+            if eq:
+                env[key] = value
+    return env
+
+
+def _bed_problem() -> str | None:
+    env_file = BED_DIR / "env"
+    if not env_file.is_file():
+        return f"no test bed at {BED_DIR} (run scripts/bed/up)"
+    probe = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        return f"docker daemon not answering: {probe.stderr.strip()[-300:]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def bed() -> Bed:
+    problem = _bed_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI=true and the docker test bed is missing: {problem}", pytrace=False)
+        pytest.skip(problem)
+    return Bed(_read_env(BED_DIR / "env"))
+
+
+@pytest.fixture(scope="session")
+def docker_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private DOCKER_CONFIG for the whole run: builders, contexts and logins stay in it."""
+    path = tmp_path_factory.mktemp("docker-config")
+    old = os.environ.get("DOCKER_CONFIG")
+    os.environ["DOCKER_CONFIG"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("DOCKER_CONFIG", None)
+    else:
+        os.environ["DOCKER_CONFIG"] = old
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A name no other test (or earlier run) uses."""
+    return f"bxp{uuid.uuid4().hex[:6]}{next(_counter)}"
+
+
+@dataclass
+class CliResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return (
+            f"buildxpy {' '.join(self.args)} -> {self.returncode}\n"
+            f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,  # noqa: A002
+    timeout: float = 600,
+) -> CliResult:
+    """Run `python -m buildxpy ARGS` as a user would, in its own process."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "buildxpy", *args],
+        env=full_env, cwd=cwd, input=input, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    return CliResult(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(bed: Bed, docker_config: Path) -> type[CliRunnerProxy]:
+    return CliRunnerProxy
+
+
+class CliRunnerProxy:
+    run = staticmethod(run_cli)
+
+
+def docker(*args: str, check: bool = True, input: str | None = None) -> str:  # noqa: A002
+    proc = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=False, input=input, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
