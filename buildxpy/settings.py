@@ -208,6 +208,7 @@ class Settings(BaseSettings):
     provenance: str | None = None
     sbom: str | None = None
     progress: str | None = None
+    network: str | None = None
     push: bool = True
     load: bool = False
     output_dir: Path = Path("dist")

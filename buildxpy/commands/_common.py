@@ -58,6 +58,7 @@ def add_build_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--provenance", metavar="VALUE")
     group.add_argument("--sbom", metavar="VALUE")
     group.add_argument("--progress", choices=("auto", "plain", "tty", "quiet", "rawjson"))
+    group.add_argument("--network", help="networking mode for RUN steps (default, none, host)")
 
 
 def add_builder_flags(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +94,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "provenance": ("provenance",),
     "sbom": ("sbom",),
     "progress": ("progress",),
+    "network": ("network",),
     "push": ("push",),
     "load": ("load",),
     "output_dir": ("output_dir",),
