@@ -21,8 +21,7 @@ def list_builders(runner: Runner) -> list[dict[str, Any]]:
     result = runner.run("buildx", "ls", "--format", "json")
     builders: dict[str, dict[str, Any]] = {}
     for line in result.stdout.splitlines():
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
         item = json.loads(line)
         builders.setdefault(item["Name"], item)

@@ -94,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(
             f"buildxpy: error: this is a bug in buildxpy: {type(exc).__name__}: "
-            f"{redact.text(str(exc))}" + ("" if args.verbose else " (run with -v for the traceback)"),
+            f"{redact.text(str(exc))}"
+            + ("" if args.verbose else " (run with -v for the traceback)"),
             file=sys.stderr,
         )
         return EXIT_ERROR

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -66,14 +66,14 @@ class Runner:
         self.dry_run = dry_run
         self.env = dict(env or {})
         self._echo = echo
-        self._active: set[Any] = set()
+        self._active: dict[int, Any] = {}
         self._lock = threading.Lock()
 
     def run(
         self,
         *args: str,
         mutating: bool = False,
-        input: str | None = None,  # noqa: A002 - mirrors subprocess
+        input: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
         check: bool = True,
@@ -95,7 +95,7 @@ class Runner:
     def interrupt_all(self) -> None:
         """Stop every docker child still running (for callers that run several in threads)."""
         with self._lock:
-            procs = list(self._active)
+            procs = list(self._active.values())
         for proc in procs:
             _stop(proc)
 
@@ -121,9 +121,7 @@ class Runner:
                 argv, input_=input_, env={**self.env, **(env or {})}, timeout=timeout, stream=stream
             )
         except CommandTimeout:
-            log.get().warning(
-                "docker", argv=shown, timeout_s=timeout, duration_s=_since(started)
-            )
+            log.get().warning("docker", argv=shown, timeout_s=timeout, duration_s=_since(started))
             raise
         duration = _since(started)
         logger = log.get()
@@ -179,7 +177,7 @@ class Runner:
                 kwargs["_err"] = _Tee(sys.stderr, tail)
         proc = command(*argv[1:], **kwargs)
         with self._lock:
-            self._active.add(proc)
+            self._active[id(proc)] = proc
         try:
             proc.wait(timeout=timeout)
         except sh.TimeoutException:
@@ -194,10 +192,10 @@ class Runner:
             raise
         finally:
             with self._lock:
-                self._active.discard(proc)
+                self._active.pop(id(proc), None)
         if stream:
             return Completed(proc.exit_code, "", "", list(tail))
-        return Completed(proc.exit_code, str(proc.stdout or ""), str(proc.stderr or ""))
+        return Completed(proc.exit_code, _decode(proc.stdout), _decode(proc.stderr))
 
 
 class _Tee:
@@ -212,6 +210,14 @@ class _Tee:
         self.target.flush()
         if self.tail is not None:
             self.tail.extend(line for line in chunk.splitlines() if line.strip())
+
+
+def create(*, dry_run: bool = False) -> Runner:
+    """The runner the CLI uses; tests swap ``factory`` for a fake."""
+    return factory(dry_run=dry_run)
+
+
+factory: Callable[..., Runner] = Runner
 
 
 def _stop(proc: Any) -> None:

@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from buildxpy import redact
 from buildxpy.errors import ConfigError
-from buildxpy.platforms import Platform, parse, parse_list, read_archs
+from buildxpy.platforms import Platform, parse, read_archs
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 ARCHS_FILE = Path("docker/archs")
@@ -256,10 +256,10 @@ class Settings(BaseSettings):
     @field_validator("build_args", mode="before")
     @classmethod
     def _build_args(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith("{"):
+            return json.loads(value)
         if isinstance(value, str | list):
             items = _split_list(value) if isinstance(value, str) else value
-            if isinstance(items, dict):
-                return items
             out: dict[str, str | None] = {}
             for item in items:
                 key, eq, val = str(item).partition("=")
@@ -415,5 +415,3 @@ def describe(exc: ValidationError) -> str:
             message = "unknown setting"
         problems.append(f"{where}: {message}" if where else message)
     return "invalid configuration: " + "; ".join(problems)
-
-

@@ -25,3 +25,18 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def fake() -> FakeRunner:
     return FakeRunner()
+
+
+@pytest.fixture
+def cli_fake(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
+    """A fake the CLI's commands get as their runner (honouring --dry-run)."""
+    from buildxpy import runner
+
+    fake = FakeRunner()
+
+    def factory(*, dry_run: bool = False) -> FakeRunner:
+        fake.dry_run = dry_run
+        return fake
+
+    monkeypatch.setattr(runner, "factory", factory)
+    return fake

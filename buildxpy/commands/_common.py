@@ -159,9 +159,9 @@ def load_settings(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 def make_runner(args: argparse.Namespace) -> Runner:
-    from buildxpy.runner import Runner
+    from buildxpy import runner
 
-    return Runner(dry_run=bool(getattr(args, "dry_run", False)))
+    return runner.create(dry_run=bool(getattr(args, "dry_run", False)))
 
 
 def print_json(data: Any, file: TextIO | None = None) -> None:

@@ -117,7 +117,7 @@ def run_cli(
     *args: str,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    input: str | None = None,  # noqa: A002
+    input: str | None = None,
     timeout: float = 600,
 ) -> CliResult:
     """Run `python -m buildxpy ARGS` as a user would, in its own process."""
@@ -139,7 +139,7 @@ class CliRunnerProxy:
     run = staticmethod(run_cli)
 
 
-def docker(*args: str, check: bool = True, input: str | None = None) -> str:  # noqa: A002
+def docker(*args: str, check: bool = True, input: str | None = None) -> str:
     proc = subprocess.run(
         ["docker", *args], capture_output=True, text=True, check=False, input=input, timeout=600
     )

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from buildxpy.commands._common import add_command, add_json_flag, load_settings, make_runner
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    qemu = subparsers.add_parser("qemu", help="QEMU user-mode emulation for foreign platforms")
+    commands = qemu.add_subparsers(dest="qemu_command", metavar="COMMAND", required=True)
+    parser = add_command(
+        commands, common, "install", install,
+        "register QEMU emulators (binfmt_misc, F flag) for the foreign platforms",
+    )  # fmt: skip
+    parser.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
+                        help="platforms to emulate (default: the configured ones)")  # fmt: skip
+    parser.add_argument(
+        "--image", help="binfmt installer image (default: a pinned tonistiigi/binfmt)"
+    )
+    parser.add_argument("--force", action="store_true",
+                        help="register again even when a working emulator is there")  # fmt: skip
+    add_json_flag(parser)
+
+
+def install(args: argparse.Namespace) -> int:
+    from buildxpy.commands._common import print_json
+    from buildxpy.log import get
+    from buildxpy.qemu import BINFMT_IMAGE, qemu_install
+
+    settings = load_settings(args)
+    result = qemu_install(
+        settings.platforms, make_runner(args), image=args.image or BINFMT_IMAGE, force=args.force
+    )
+    if args.json:
+        print_json(result.model_dump())
+    elif not result.dry_run:
+        log = get()
+        if result.installed:
+            log.info("emulators registered", platforms=result.installed)
+        if result.already:
+            log.info("emulators already registered", platforms=result.already)
+        if not result.installed and not result.already:
+            log.info("no foreign platform configured; nothing to register")
+    return 0

@@ -1,0 +1,68 @@
+"""`buildxpy qemu install`: register QEMU emulators in binfmt_misc with the F flag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from buildxpy.doctor import BINFMT_DIR, Check, emulator_check, needs_emulation
+from buildxpy.errors import BuildxpyError
+from buildxpy.platforms import Platform, native
+from buildxpy.runner import Runner
+
+# Pinned so a registration is reproducible; --image picks a mirror or another release.
+BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v8.1.5"
+
+
+class QemuResult(BaseModel):
+    image: str
+    installed: list[str]
+    already: list[str]
+    checks: list[Check]
+    dry_run: bool = False
+
+
+def qemu_install(
+    platforms: Sequence[Platform],
+    runner: Runner | None = None,
+    *,
+    image: str = BINFMT_IMAGE,
+    force: bool = False,
+    binfmt_dir: Path = BINFMT_DIR,
+    host: Platform | None = None,
+) -> QemuResult:
+    runner = runner or Runner()
+    host = host or native()
+    foreign = [p for p in platforms if needs_emulation(host, p)]
+    before = {p: emulator_check(p, binfmt_dir) for p in foreign}
+    missing = [p for p in foreign if force or before[p].status != "ok"]
+    already = [str(p) for p in foreign if p not in missing]
+    if not missing:
+        return QemuResult(image=image, installed=[], already=already, checks=list(before.values()))
+    archs = ",".join(dict.fromkeys(p.arch for p in missing))
+    result = runner.run(
+        "run", "--privileged", "--rm", image, "--install", archs, mutating=True, timeout=600
+    )
+    if result.dry_run:
+        return QemuResult(
+            image=image, installed=[], already=already, checks=list(before.values()), dry_run=True
+        )
+    # The binfmt image exits 0 even when a registration fails: trust only binfmt_misc itself.
+    after = [emulator_check(p, binfmt_dir) for p in foreign]
+    failed = [c for c in after if c.status != "ok"]
+    if failed:
+        said = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if "cannot" in line or "error" in line.lower() or "installing" in line
+        ]
+        raise BuildxpyError(
+            "emulators still missing after `qemu install`: "
+            + "; ".join(f"{c.platform}: {c.detail}" for c in failed),
+            details=said[-8:],
+        )
+    return QemuResult(
+        image=image, installed=[str(p) for p in missing], already=already, checks=after
+    )
