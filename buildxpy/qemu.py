@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from buildxpy.doctor import BINFMT_DIR, Check, emulator_check, needs_emulation
-from buildxpy.errors import BuildxpyError
+from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.platforms import Platform, native
 from buildxpy.runner import Runner
 
@@ -42,9 +42,16 @@ def qemu_install(
     if not missing:
         return QemuResult(image=image, installed=[], already=already, checks=list(before.values()))
     archs = ",".join(dict.fromkeys(p.arch for p in missing))
-    result = runner.run(
-        "run", "--privileged", "--rm", image, "--install", archs, mutating=True, timeout=600
-    )
+    try:
+        result = runner.run(
+            "run", "--privileged", "--rm", image, "--install", archs, mutating=True, timeout=600
+        )
+    except CommandFailed as exc:
+        raise BuildxpyError(
+            f"the emulator installer {image} did not run (exit code {exc.exit_code}); "
+            "is the image reachable? --image picks a mirror",
+            details=exc.stderr_tail,
+        ) from None
     if result.dry_run:
         return QemuResult(
             image=image, installed=[], already=already, checks=list(before.values()), dry_run=True

@@ -100,3 +100,18 @@ def test_dry_run_prints_the_command(binfmt: Path, capsys: pytest.CaptureFixture[
         capsys.readouterr().out
         == f"docker run --privileged --rm {BINFMT_IMAGE} --install riscv64\n"
     )
+
+
+def test_installer_that_cannot_run_is_one_clear_error(fake: FakeRunner, binfmt: Path) -> None:
+    fake.on(
+        "run",
+        exit_code=125,
+        stderr="Unable to find image 'x:1' locally\ndocker: Error response from daemon: pull access denied\n",
+    )
+    with pytest.raises(BuildxpyError) as info:
+        qemu_install([parse("linux/arm64")], fake, binfmt_dir=binfmt, host=AMD64, image="x:1")
+    assert str(info.value) == (
+        "the emulator installer x:1 did not run (exit code 125); "
+        "is the image reachable? --image picks a mirror"
+    )
+    assert info.value.details[-1] == "docker: Error response from daemon: pull access denied"
