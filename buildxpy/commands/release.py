@@ -3,6 +3,33 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from buildxpy.commands._common import (
+    add_command,
+    add_json_flag,
+    load_settings,
+    make_runner,
+    print_json,
+)
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Filled in by the module's owner."""
+    parser = add_command(
+        subparsers, common, "release", run_release,
+        "point IMAGE:VERSION at the index behind IMAGE:FROM, by digest, without rebuilding",
+    )  # fmt: skip
+    parser.add_argument("version", metavar="VERSION", help="the tag to write, e.g. v1.2.0")
+    parser.add_argument("--from", dest="from_tag", default="latest", metavar="TAG",
+                        help="the tag whose index is released (default: latest)")  # fmt: skip
+    parser.add_argument("--image", help="image repository, e.g. registry.example.com/team/app")
+    add_json_flag(parser)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from buildxpy import manifest
+
+    result = manifest.release(load_settings(args), args.version, args.from_tag, make_runner(args))
+    if args.json:
+        print_json(result.model_dump())
+    elif not result.dry_run:
+        print(result.digest)
+    return 0

@@ -1,0 +1,501 @@
+"""Multi-platform manifest lists: create them from per-platform images, inspect them, and release a
+version tag that points at the very index another tag points at.
+
+Every registry read goes through ``docker buildx imagetools inspect`` and is parsed as JSON (the raw
+manifest as the registry serves it); every write is ``imagetools create`` or ``docker manifest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from buildxpy import log
+from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
+from buildxpy.platforms import parse
+from buildxpy.runner import Result, Runner
+from buildxpy.settings import REFERENCE
+
+if TYPE_CHECKING:
+    from buildxpy.manifest_spec import ManifestSpec, SpecEntry
+    from buildxpy.settings import Settings
+
+Backend = Literal["imagetools", "docker"]
+BACKENDS: tuple[Backend, ...] = ("imagetools", "docker")
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+REFERENCE_TYPE = "vnd.docker.reference.type"
+ATTESTATION = "attestation-manifest"
+UNKNOWN_PLATFORM = "unknown/unknown"
+
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_NOT_FOUND = ("not found", "manifest unknown", "name unknown", "no such manifest")
+
+
+class ImageNotFound(BuildxpyError):
+    """The registry has no manifest under that reference."""
+
+
+class RegistryError(BuildxpyError):
+    """The registry could not be read or written."""
+
+
+class PlatformManifest(BaseModel):
+    platform: str
+    digest: str
+    media_type: str
+    size: int
+
+
+class ManifestInfo(BaseModel):
+    ref: str
+    digest: str
+    media_type: str
+    is_index: bool
+    manifests: list[PlatformManifest]
+
+    @property
+    def platforms(self) -> list[str]:
+        return [m.platform for m in self.manifests]
+
+
+class ManifestResult(BaseModel):
+    ref: str
+    refs: list[str]
+    digest: str | None
+    backend: Backend
+    sources: list[str]
+    dry_run: bool = False
+
+
+class ReleaseResult(BaseModel):
+    image: str
+    version: str
+    from_tag: str
+    ref: str
+    source: str
+    digest: str
+    # What VERSION pointed at before (None: a new tag); equal to digest means nothing was written.
+    previous: str | None = None
+    dry_run: bool = False
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass(frozen=True)
+class Reference:
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = self.repository
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def registry(self) -> str:
+        first, slash, _ = self.repository.partition("/")
+        if slash and (
+            "." in first or ":" in first or first == "localhost" or first.startswith("[")
+        ):
+            return first
+        return "docker.io"
+
+    def at(self, digest: str) -> Reference:
+        return Reference(self.repository, None, digest)
+
+    def with_tag(self, tag: str) -> Reference:
+        return Reference(self.repository, tag, None)
+
+
+def parse_reference(text: str, *, what: str = "reference", digest_ok: bool = True) -> Reference:
+    match = REFERENCE.match(text.strip())
+    if not match or not text.strip():
+        raise ConfigError(
+            f"invalid {what} {text!r}: expected [registry[:port]/]name[:tag][@sha256:…] "
+            "with a lowercase name"
+        )
+    if match["digest"] and not digest_ok:
+        raise ConfigError(f"invalid {what} {text!r}: a target is named by a tag, not a digest")
+    return Reference(match["repo"], match["tag"], match["digest"])
+
+
+def check_tag(tag: str, what: str) -> str:
+    if not _TAG.match(tag):
+        raise ConfigError(
+            f"invalid {what} {tag!r}: use letters, digits, '_', '.' and '-' "
+            "(up to 128, not starting with '.' or '-')"
+        )
+    return tag
+
+
+def is_loopback(registry: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost, with or without a port."""
+    host = registry
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- argv builders
+
+
+def inspect_argv(ref: str) -> list[str]:
+    return ["buildx", "imagetools", "inspect", ref, "--raw"]
+
+
+def image_config_argv(ref: str) -> list[str]:
+    return ["buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}"]
+
+
+def imagetools_create_argv(targets: Sequence[str], sources: Sequence[str]) -> list[str]:
+    argv = ["buildx", "imagetools", "create"]
+    for target in targets:
+        argv += ["-t", target]
+    return [*argv, *sources]
+
+
+def docker_manifest_argvs(
+    target: str, sources: Sequence[str], *, insecure: bool
+) -> list[list[str]]:
+    """``docker manifest`` keeps lists in a local store: a stale one from an earlier failed push
+    would be amended into the new list, so it is removed first."""
+    flag = ["--insecure"] if insecure else []
+    return [
+        ["manifest", "rm", target],
+        ["manifest", "create", "--amend", *flag, target, *sources],
+        ["manifest", "push", "--purge", *flag, target],
+    ]
+
+
+def wants_insecure(refs: Sequence[Reference]) -> bool:
+    """``docker manifest`` talks to registries itself and, unlike the engine, does not treat
+    loopback registries as plain HTTP. Only when every registry involved is on this machine is
+    ``--insecure`` passed, so no remote registry is ever reached without TLS verification."""
+    return all(is_loopback(ref.registry) for ref in refs)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Fetched:
+    ref: str
+    digest: str
+    media_type: str
+    size: int
+    body: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES or "manifests" in self.body
+
+
+def fetch(runner: Runner, ref: str) -> Fetched:
+    """The manifest ``ref`` names, as the registry stores it; its digest is that of these bytes."""
+    result = _read(runner, ref, inspect_argv(ref))
+    return parse_raw(ref, result.stdout)
+
+
+def parse_raw(ref: str, raw: str) -> Fetched:
+    # buildx prints the registry's bytes unchanged, so their hash is the manifest digest.
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError:
+        raise RegistryError(f"the registry returned no JSON manifest for {ref}") from None
+    if not isinstance(body, dict):
+        raise RegistryError(f"the registry returned no JSON manifest for {ref}")
+    data = raw.encode()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    return Fetched(ref, digest, str(body.get("mediaType", "")), len(data), body)
+
+
+def image_platform(runner: Runner, ref: str) -> str:
+    """The platform a single-platform image's config declares."""
+    result = _read(runner, ref, image_config_argv(ref))
+    try:
+        config = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise RegistryError(f"cannot read the image config of {ref}") from None
+    return platform_of(config if isinstance(config, dict) else {})
+
+
+def platform_of(data: dict[str, Any]) -> str:
+    os_name, arch = data.get("os") or "unknown", data.get("architecture") or "unknown"
+    variant = data.get("variant") or ""
+    text = "/".join(p for p in (os_name, arch, variant) if p)
+    try:
+        return str(parse(text))
+    except ConfigError:
+        return text
+
+
+def is_attestation(entry: dict[str, Any]) -> bool:
+    annotations = entry.get("annotations") or {}
+    if annotations.get(REFERENCE_TYPE) == ATTESTATION:
+        return True
+    return platform_of(entry.get("platform") or {}) == UNKNOWN_PLATFORM
+
+
+def platform_entries(body: dict[str, Any]) -> list[PlatformManifest]:
+    """The index's image entries, attestation manifests left out."""
+    return [
+        PlatformManifest(
+            platform=platform_of(entry.get("platform") or {}),
+            digest=str(entry["digest"]),
+            media_type=str(entry.get("mediaType", "")),
+            size=int(entry.get("size", 0)),
+        )
+        for entry in body.get("manifests") or []
+        if not is_attestation(entry)
+    ]
+
+
+def _read(runner: Runner, ref: str, argv: list[str]) -> Result:
+    try:
+        return runner.run(*argv)
+    except CommandFailed as exc:
+        raise registry_failure(ref, exc) from None
+
+
+def registry_failure(ref: str, exc: CommandFailed, *, writing: bool = False) -> BuildxpyError:
+    """One line that says what went wrong with ``ref``; docker's own last line is the reason
+    (when writing, it names the source that was missing)."""
+    reason = _reason(exc.stderr_tail)
+    if not reason:
+        return exc
+    missing = any(marker in reason.lower() for marker in _NOT_FOUND)
+    if writing:
+        return (ImageNotFound if missing else RegistryError)(f"cannot create {ref}: {reason}")
+    if missing:
+        return ImageNotFound(f"{ref} does not exist in its registry")
+    return RegistryError(f"cannot reach {ref}: {reason}")
+
+
+def _reason(tail: Sequence[str]) -> str:
+    lines = [line.strip() for line in tail if line.strip()]
+    if not lines:
+        return ""
+    return re.sub(r"^(?:ERROR|error):\s*", "", lines[-1])
+
+
+# --------------------------------------------------------------------------- inspect
+
+
+def manifest_inspect(ref: str, runner: Runner | None = None) -> ManifestInfo:
+    parse_reference(ref)
+    runner = runner or Runner()
+    fetched = fetch(runner, ref)
+    if fetched.is_index:
+        manifests = platform_entries(fetched.body)
+    else:
+        manifests = [
+            PlatformManifest(
+                platform=image_platform(runner, ref),
+                digest=fetched.digest,
+                media_type=fetched.media_type,
+                size=fetched.size,
+            )
+        ]
+    return ManifestInfo(
+        ref=ref,
+        digest=fetched.digest,
+        media_type=fetched.media_type,
+        is_index=fetched.is_index,
+        manifests=manifests,
+    )
+
+
+# --------------------------------------------------------------------------- create
+
+
+def manifest_create(
+    ref: str,
+    sources: Sequence[str],
+    runner: Runner | None = None,
+    *,
+    backend: Backend = "imagetools",
+    tags: Sequence[str] = (),
+) -> ManifestResult:
+    """One index ``ref`` (and ``tags`` of the same repository) made of ``sources``."""
+    target = parse_reference(ref, what="target reference", digest_ok=False)
+    targets = [target, *(target.with_tag(check_tag(t, "tag")) for t in tags)]
+    if not sources:
+        raise ConfigError("manifest create needs at least one source image")
+    refs = [parse_reference(s, what="source reference") for s in sources]
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}: use imagetools or docker")
+    return _create(runner or Runner(), targets, refs, backend)
+
+
+def manifest_create_from_spec(
+    spec: Path | ManifestSpec, runner: Runner | None = None, *, backend: Backend = "imagetools"
+) -> ManifestResult:
+    """manifest-tool's YAML spec: each entry's image must be the platform the spec names."""
+    from buildxpy.manifest_spec import load_spec
+
+    loaded = load_spec(spec) if isinstance(spec, Path) else spec
+    target = parse_reference(loaded.image, what="spec image", digest_ok=False)
+    targets = [target, *(target.with_tag(check_tag(t, "spec tag")) for t in loaded.tags)]
+    entries = [
+        (parse_reference(e.image, what=f"manifests[{n}] image"), e)
+        for n, e in enumerate(loaded.manifests, start=1)
+    ]
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}: use imagetools or docker")
+    runner = runner or Runner()
+    sources = [
+        _spec_source(runner, n, ref, entry) for n, (ref, entry) in enumerate(entries, start=1)
+    ]
+    return _create(runner, targets, sources, backend)
+
+
+def _spec_source(runner: Runner, number: int, ref: Reference, entry: SpecEntry) -> Reference:
+    """The source for one spec entry, refused when its image is not the platform declared."""
+    if entry.platform is None:
+        return ref
+    wanted = str(entry.platform.parsed())
+    fetched = fetch(runner, str(ref))
+    if not fetched.is_index:
+        found = image_platform(runner, str(ref))
+        if found != wanted:
+            raise ConfigError(
+                f"manifests[{number}]: {ref} is a {found} image, but the spec says {wanted}"
+            )
+        return ref
+    images = platform_entries(fetched.body)
+    matching = [m for m in images if m.platform == wanted]
+    if not matching:
+        have = ", ".join(m.platform for m in images) or "no platform"
+        raise ConfigError(f"manifests[{number}]: {ref} has {have}, but the spec says {wanted}")
+    if len(images) == 1:
+        # The whole index, so its attestation manifests come along.
+        return ref
+    return ref.at(matching[0].digest)
+
+
+def _create(
+    runner: Runner, targets: list[Reference], sources: list[Reference], backend: Backend
+) -> ManifestResult:
+    names = [str(t) for t in targets]
+    if backend == "imagetools":
+        used = [str(s) for s in sources]
+        _write(runner, names[0], imagetools_create_argv(names, used))
+    else:
+        expanded = _single_platform_sources(runner, sources)
+        used = [str(s) for s in expanded]
+        insecure = wants_insecure([*targets, *expanded])
+        for name in names:
+            _docker_manifest(runner, name, used, insecure=insecure)
+    digest = None
+    if not runner.dry_run:
+        digest = fetch(runner, names[0]).digest
+        log.get().info("manifest created", ref=names[0], digest=digest, backend=backend)
+    return ManifestResult(
+        ref=names[0], refs=names, digest=digest, backend=backend, sources=used,
+        dry_run=runner.dry_run,
+    )  # fmt: skip
+
+
+def _single_platform_sources(runner: Runner, sources: list[Reference]) -> list[Reference]:
+    """``docker manifest create`` refuses a source that is itself a list, so an index source
+    contributes each of its platform images, pinned by digest (its attestations cannot be kept)."""
+    out: list[Reference] = []
+    for source in sources:
+        fetched = fetch(runner, str(source))
+        if fetched.is_index:
+            out += [source.at(m.digest) for m in platform_entries(fetched.body)]
+        else:
+            out.append(source)
+    return list(dict.fromkeys(out))
+
+
+def _docker_manifest(runner: Runner, target: str, sources: list[str], *, insecure: bool) -> None:
+    remove, create, push = docker_manifest_argvs(target, sources, insecure=insecure)
+    runner.run(*remove, mutating=True, check=False)
+    _write(runner, target, create)
+    _write(runner, target, push)
+
+
+def _write(runner: Runner, ref: str, argv: list[str]) -> None:
+    try:
+        runner.run(*argv, mutating=True)
+    except CommandFailed as exc:
+        raise registry_failure(ref, exc, writing=True) from None
+
+
+# --------------------------------------------------------------------------- release
+
+
+def release(
+    settings: Settings,
+    version: str,
+    from_tag: str = "latest",
+    runner: Runner | None = None,
+) -> ReleaseResult:
+    """``IMAGE:VERSION`` -> the index behind ``IMAGE:FROM``, by digest, byte for byte."""
+    image = settings.require_image()
+    check_tag(version, "version")
+    check_tag(from_tag, "source tag")
+    if version == from_tag:
+        raise ConfigError(f"version and source tag are both {version!r}")
+    runner = runner or Runner()
+    source = Reference(image, from_tag)
+    target = Reference(image, version)
+    fetched = fetch(runner, str(source))
+    if not fetched.is_index:
+        # imagetools would wrap a lone manifest in a new index, whose digest differs.
+        raise BuildxpyError(
+            f"{source} is a single-platform manifest, not an index; release re-tags indexes only"
+        )
+    pinned = source.at(fetched.digest)
+    previous = _digest_if_present(runner, target)
+    result = ReleaseResult(
+        image=image, version=version, from_tag=from_tag, ref=str(target), source=str(pinned),
+        digest=fetched.digest, previous=previous, dry_run=runner.dry_run,
+    )  # fmt: skip
+    if previous == fetched.digest:
+        log.get().info("already released", ref=str(target), digest=previous)
+        return result
+    if previous is not None:
+        log.get().warning("moving an existing tag", ref=str(target), old=previous, new=pinned)
+    _write(runner, str(target), imagetools_create_argv([str(target)], [str(pinned)]))
+    if not runner.dry_run:
+        _check_same(runner, target, fetched.digest)
+        log.get().info("released", ref=str(target), digest=fetched.digest, source=str(source))
+    return result
+
+
+def _digest_if_present(runner: Runner, ref: Reference) -> str | None:
+    try:
+        return fetch(runner, str(ref)).digest
+    except ImageNotFound:
+        return None
+
+
+def _check_same(runner: Runner, target: Reference, digest: str) -> None:
+    now = fetch(runner, str(target)).digest
+    if now != digest:
+        raise BuildxpyError(f"{target} now points at {now}, not at {digest} as intended")
