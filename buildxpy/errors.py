@@ -29,6 +29,14 @@ class BuilderNotFound(BuildxpyError):
     """The named builder does not exist."""
 
 
+class ImageNotFound(BuildxpyError):
+    """The registry has no manifest under that reference."""
+
+
+class RegistryError(BuildxpyError):
+    """The registry could not be read or written."""
+
+
 class CommandFailed(BuildxpyError):
     """A docker command exited non-zero; carries its redacted argv and the tail of its stderr."""
 

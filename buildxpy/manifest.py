@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from buildxpy import log
-from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
+from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms import parse
 from buildxpy.runner import Result, Runner
 from buildxpy.settings import REFERENCE
@@ -40,14 +40,6 @@ UNKNOWN_PLATFORM = "unknown/unknown"
 
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _NOT_FOUND = ("not found", "manifest unknown", "name unknown", "no such manifest")
-
-
-class ImageNotFound(BuildxpyError):
-    """The registry has no manifest under that reference."""
-
-
-class RegistryError(BuildxpyError):
-    """The registry could not be read or written."""
 
 
 class PlatformManifest(BaseModel):

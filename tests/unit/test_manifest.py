@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.errors import ConfigError
+from buildxpy.errors import ConfigError, ImageNotFound, RegistryError
 from buildxpy.manifest import (
-    ImageNotFound,
-    RegistryError,
     manifest_create,
     manifest_inspect,
     parse_raw,

@@ -7,8 +7,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from buildxpy import cli, settings
-from buildxpy.errors import BuildxpyError, ConfigError
-from buildxpy.manifest import ImageNotFound, release
+from buildxpy.errors import BuildxpyError, ConfigError, ImageNotFound
+from buildxpy.manifest import release
 from tests.fakes import FakeRunner, joined
 from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, digest_of, index_of, sample
 
