@@ -49,7 +49,7 @@ def qemu_install(
     except CommandFailed as exc:
         raise BuildxpyError(
             f"the emulator installer {image} did not run (exit code {exc.exit_code}); "
-            "is the image reachable? --image picks a mirror",
+            "is the image reachable? --binfmt-image picks a mirror",
             details=exc.stderr_tail,
         ) from None
     if result.dry_run:

@@ -5,6 +5,9 @@ from typing import Any
 
 from buildxpy.commands._common import add_command, add_json_flag, load_settings, make_runner
 
+# Kept here, not imported from buildxpy.qemu, so --help loads no pydantic.
+BINFMT_IMAGE_HELP = "tonistiigi/binfmt:qemu-v8.1.5"
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     qemu = subparsers.add_parser("qemu", help="QEMU user-mode emulation for foreign platforms")
@@ -15,9 +18,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
                         help="platforms to emulate (default: the configured ones)")  # fmt: skip
-    parser.add_argument(
-        "--image", help="binfmt installer image (default: a pinned tonistiigi/binfmt)"
-    )
+    parser.add_argument("--binfmt-image", metavar="IMAGE",
+                        help=f"emulator installer image (default: {BINFMT_IMAGE_HELP})")  # fmt: skip
     parser.add_argument("--force", action="store_true",
                         help="register again even when a working emulator is there")  # fmt: skip
     add_json_flag(parser)
@@ -30,7 +32,10 @@ def install(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     result = qemu_install(
-        settings.platforms, make_runner(args), image=args.image or BINFMT_IMAGE, force=args.force
+        settings.platforms,
+        make_runner(args),
+        image=args.binfmt_image or BINFMT_IMAGE,
+        force=args.force,
     )
     if args.json:
         print_json(result.model_dump())

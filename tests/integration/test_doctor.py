@@ -73,7 +73,7 @@ def test_qemu_install_does_not_trust_an_installer_that_exits_0(
     docker("buildx", "build", "--builder", "default", "--build-arg", f"BASE={bed.base_image}",
            "-t", image, "--load", str(tmp_path))  # fmt: skip
     try:
-        result = run_cli("qemu", "install", "--platform", "linux/s390x", "--image", image)
+        result = run_cli("qemu", "install", "--platform", "linux/s390x", "--binfmt-image", image)
         assert result.returncode == 1, result
         lines = result.stderr.strip().splitlines()
         error = next(line for line in lines if line.startswith("buildxpy: error:"))
@@ -91,11 +91,11 @@ def test_qemu_install_with_an_unpullable_image_is_one_clear_error(
     bed: Bed, docker_config: Path
 ) -> None:
     result = run_cli(
-        "qemu", "install", "--platform", "linux/s390x", "--image", "127.0.0.1:1/binfmt:x"
+        "qemu", "install", "--platform", "linux/s390x", "--binfmt-image", "127.0.0.1:1/binfmt:x"
     )
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     assert (
         "buildxpy: error: the emulator installer 127.0.0.1:1/binfmt:x did not run (exit code 125); "
-        "is the image reachable? --image picks a mirror"
+        "is the image reachable? --binfmt-image picks a mirror"
     ) in result.stderr

@@ -112,6 +112,12 @@ def test_installer_that_cannot_run_is_one_clear_error(fake: FakeRunner, binfmt: 
         qemu_install([parse("linux/arm64")], fake, binfmt_dir=binfmt, host=AMD64, image="x:1")
     assert str(info.value) == (
         "the emulator installer x:1 did not run (exit code 125); "
-        "is the image reachable? --image picks a mirror"
+        "is the image reachable? --binfmt-image picks a mirror"
     )
     assert info.value.details[-1] == "docker: Error response from daemon: pull access denied"
+
+
+def test_help_names_the_pinned_image() -> None:
+    from buildxpy.commands.qemu import BINFMT_IMAGE_HELP
+
+    assert BINFMT_IMAGE_HELP == BINFMT_IMAGE
