@@ -14,7 +14,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -28,6 +30,19 @@ INSTALL_HINT = (
 TAIL_LINES = 12
 # How long a docker child gets to cancel after SIGINT, then after SIGTERM, before SIGKILL.
 STOP_GRACE = (10.0, 5.0)
+
+_output_prefix: ContextVar[str | None] = ContextVar("buildxpy_output_prefix", default=None)
+
+
+@contextmanager
+def output_prefix(prefix: str | None) -> Iterator[None]:
+    """Streamed output of the calls made inside goes out line by line with this prefix, so several
+    children running at once (one per thread) stay readable."""
+    token = _output_prefix.set(prefix)
+    try:
+        yield
+    finally:
+        _output_prefix.reset(token)
 
 
 @dataclass(frozen=True)
@@ -168,13 +183,16 @@ class Runner:
         if input_ is not None:
             kwargs["_in"] = input_
         if stream:
-            if _is_tty(sys.stderr):
+            prefix = _output_prefix.get()
+            if prefix is None and _is_tty(sys.stderr):
                 # Straight to the terminal: buildx sees a TTY and draws its own progress display.
+                # (sh refuses `_tty_out` together with an `_out` that is a TTY already.)
+                del kwargs["_tty_out"]
                 kwargs["_out"] = sys.stderr
                 kwargs["_err"] = sys.stderr
             else:
-                kwargs["_out"] = _Tee(sys.stderr, None)
-                kwargs["_err"] = _Tee(sys.stderr, tail)
+                kwargs["_out"] = _Tee(sys.stderr, None, prefix)
+                kwargs["_err"] = _Tee(sys.stderr, tail, prefix)
         proc = command(*argv[1:], **kwargs)
         with self._lock:
             self._active[id(proc)] = proc
@@ -201,12 +219,16 @@ class Runner:
 class _Tee:
     """Writes a child's output through to a stream and remembers the last lines."""
 
-    def __init__(self, target: TextIO, tail: deque[str] | None) -> None:
+    def __init__(self, target: TextIO, tail: deque[str] | None, prefix: str | None = None) -> None:
         self.target = target
         self.tail = tail
+        self.prefix = prefix
 
     def __call__(self, chunk: str) -> None:
-        self.target.write(redact.text(chunk))
+        shown = redact.text(chunk)
+        if self.prefix:
+            shown = "".join(self.prefix + line for line in shown.splitlines(keepends=True))
+        self.target.write(shown)
         self.target.flush()
         if self.tail is not None:
             self.tail.extend(line for line in chunk.splitlines() if line.strip())

@@ -214,3 +214,26 @@ def test_interrupt_reaches_the_child_process_group(tmp_path: Path) -> None:
 
 def test_completed_defaults() -> None:
     assert Completed(0).stderr_tail == ()
+
+
+def test_streamed_child_gets_the_real_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal buildx must see a TTY, so its own progress display reaches the user."""
+    import pty
+
+    leader, follower = pty.openpty()
+    report = tmp_path / "isatty"
+    script = _script(
+        tmp_path,
+        f"""
+        import os, pathlib
+        pathlib.Path({str(report)!r}).write_text(f"{{os.isatty(1)}} {{os.isatty(2)}}")
+        """,
+    )
+    with os.fdopen(follower, "w") as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        result = python_runner().stream(script, mutating=False)
+    os.close(leader)
+    assert result.ok
+    assert report.read_text() == "True True"
