@@ -1,8 +1,61 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
+
+from buildxpy.commands._common import (
+    add_build_flags,
+    add_command,
+    add_image_flags,
+    add_json_flag,
+    human_size,
+    load_settings,
+    make_runner,
+    print_json,
+    print_table,
+)
+
+if TYPE_CHECKING:
+    from buildxpy.export import ExportResult
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Filled in by the module's owner."""
+    parser = add_command(
+        subparsers, common, "export", run,
+        "build one image tarball per platform (type=docker), concurrently; optionally docker load them",
+    )  # fmt: skip
+    add_image_flags(parser)
+    add_build_flags(parser)
+    parser.add_argument("--builder", dest="builder_name", metavar="NAME",
+                        help="builder to use (default: buildxpy)")  # fmt: skip
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
+                        help="where the tarballs go (default: dist)")  # fmt: skip
+    parser.add_argument("--load", action="store_true", default=None,
+                        help="docker load each tarball and check its platform")  # fmt: skip
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from buildxpy.export import export
+
+    settings = load_settings(args)
+    results = export(settings, runner=make_runner(args), load=settings.load)
+    if not args.quiet:
+        show_table(results)
+    if args.json:
+        print_json([r.model_dump(mode="json") for r in results])
+    return 0
+
+
+def show_table(results: list[ExportResult]) -> None:
+    rows = [
+        (
+            r.platform,
+            r.path,
+            human_size(r.bytes),
+            ", ".join(r.tags) + (" (loaded)" if r.loaded else ""),
+        )
+        for r in results
+    ]
+    print_table(("platform", "path", "size", "tags"), rows, file=sys.stderr)

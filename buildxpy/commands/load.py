@@ -3,6 +3,25 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from buildxpy.commands._common import add_command, add_json_flag, make_runner, print_json
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Filled in by the module's owner."""
+    parser = add_command(
+        subparsers, common, "load", run, "docker load image tarballs; print the loaded references"
+    )
+    parser.add_argument("tarballs", nargs="+", metavar="TAR", help="image tarball to load")
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from buildxpy.export import load_tarballs
+
+    results = load_tarballs(args.tarballs, make_runner(args))
+    if args.json:
+        print_json([r.model_dump(mode="json") for r in results])
+    else:
+        for result in results:
+            for ref in result.refs:
+                print(ref)
+    return 0
