@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 BED_DIR = Path(os.environ.get("BUILDXPY_BED_DIR", "/run/buildxpy-bed"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -113,6 +114,13 @@ class CliResult:
         )
 
 
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a buildxpy process gets: this checkout's package on the path, whatever the
+    working directory."""
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": pythonpath, **(extra or {})}
+
+
 def run_cli(
     *args: str,
     env: Mapping[str, str] | None = None,
@@ -121,7 +129,7 @@ def run_cli(
     timeout: float = 600,
 ) -> CliResult:
     """Run `python -m buildxpy ARGS` as a user would, in its own process."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = cli_env(env)
     proc = subprocess.run(
         [sys.executable, "-m", "buildxpy", *args],
         env=full_env, cwd=cwd, input=input, capture_output=True, text=True,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Bed, CliResult, docker, run_cli
+from tests.integration.conftest import Bed, CliResult, cli_env, docker, run_cli
 
 LOCAL = "unix:///var/run/docker.sock"
 
@@ -195,6 +195,7 @@ def test_concurrent_setups_make_one_builder(
                 "--no-bootstrap",
             ],
             cwd=tmp_path,
+            env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

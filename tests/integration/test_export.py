@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Bed, docker, run_cli
+from tests.integration.conftest import Bed, cli_env, docker, run_cli
 
 PRINT_ARCH = """\
 ARG BASE
@@ -145,7 +145,7 @@ def test_interrupted_export_leaves_nothing_behind(
     proc = subprocess.Popen(
         [sys.executable, "-m", "buildxpy", "export", str(context), "--image", "app",
          "-o", str(out), "--platform", "linux/amd64,linux/arm64", *build_flags(bed)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
