@@ -1,3 +1,3 @@
-from buildxpy.cli import main
+from buildxpy.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,10 +7,11 @@ Only argparse and the light command modules load before a command runs, so ``--h
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import os
 import signal
 import sys
-import traceback
 from collections.abc import Sequence
 from types import FrameType
 from typing import NoReturn
@@ -49,7 +50,22 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help="print the mutating docker commands instead of running them")  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``, found without parsing it all."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "--log-format"):
+            next(words, None)
+        elif word == "--":
+            return None
+        elif not word.startswith("-"):
+            return word if word in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """All sub-commands; given ``argv``, only the one it runs is built in full (the others are
+    names), which keeps start-up short."""
     parser = argparse.ArgumentParser(
         prog="buildxpy",
         description="Multi-architecture Docker images with docker buildx: builders, builds, "
@@ -60,8 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = _command_in(argv) if argv is not None else None
     for name in COMMAND_MODULES:
-        importlib.import_module(f"buildxpy.commands.{name}").register(subparsers, common)
+        if wanted is None or name == wanted:
+            importlib.import_module(f"buildxpy.commands.{name}").register(subparsers, common)
+        else:
+            subparsers.add_parser(name)
     return parser
 
 
@@ -69,8 +89,28 @@ def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def run() -> NoReturn:
+    """The console entry point: ``main`` and then a quick exit.
+
+    Tearing down the interpreter (pydantic's schemas, every module) takes longer than most docker
+    commands buildxpy wraps; all output is flushed and every temporary file is already removed by
+    then, so the process ends at once.
+    """
+    # Imports build many objects that live for the whole run: collecting garbage while they are
+    # made is wasted time, so collection is paused until the command starts its work.
+    gc.disable()
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            code = code or EXIT_ERROR
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     from buildxpy import log, redact
     from buildxpy.errors import BuildxpyError
 
@@ -91,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as exc:
         if args.verbose:
+            import traceback
+
             traceback.print_exc()
         print(
             f"buildxpy: error: this is a bug in buildxpy: {type(exc).__name__}: "

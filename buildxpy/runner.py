@@ -182,6 +182,7 @@ class Runner:
         }
         if input_ is not None:
             kwargs["_in"] = input_
+        pumps: list[_Pump] = []
         if stream:
             prefix = _output_prefix.get()
             if prefix is None and _is_tty(sys.stderr):
@@ -191,12 +192,28 @@ class Runner:
                 kwargs["_out"] = sys.stderr
                 kwargs["_err"] = sys.stderr
             else:
-                kwargs["_out"] = _Tee(sys.stderr, None, prefix)
-                kwargs["_err"] = _Tee(sys.stderr, tail, prefix)
-        proc = command(*argv[1:], **kwargs)
-        with self._lock:
-            self._active[id(proc)] = proc
+                # Our own pipes and reader threads rather than sh callbacks: sh polls those every
+                # 0.1 s, which adds that much to every command.
+                pumps = [_Pump(sys.stderr, None, prefix), _Pump(sys.stderr, tail, prefix)]
+                kwargs["_out"], kwargs["_err"] = (pump.write_fd for pump in pumps)
+        # An interrupt that lands between fork and the try below would orphan the child: hold
+        # SIGINT/SIGTERM until the child is registered (the child itself starts with them open).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
+            proc = command(*argv[1:], _preexec_fn=_open_stop_signals, **kwargs)
+            with self._lock:
+                self._active[id(proc)] = proc
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            for pump in pumps:
+                pump.finish()
+            raise
+        try:
+            for pump in pumps:
+                pump.start()
+            # A signal held during the start surfaces here, where it stops the child.
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            log.warm_up()
             proc.wait(timeout=timeout)
         except sh.TimeoutException:
             _stop(proc)
@@ -211,27 +228,44 @@ class Runner:
         finally:
             with self._lock:
                 self._active.pop(id(proc), None)
+            for pump in pumps:
+                pump.finish()
         if stream:
             return Completed(proc.exit_code, "", "", list(tail))
         return Completed(proc.exit_code, _decode(proc.stdout), _decode(proc.stderr))
 
 
-class _Tee:
-    """Writes a child's output through to a stream and remembers the last lines."""
+class _Pump(threading.Thread):
+    """Copies what a child writes into a pipe through to a stream, redacted and prefixed, and
+    remembers the last lines."""
 
-    def __init__(self, target: TextIO, tail: deque[str] | None, prefix: str | None = None) -> None:
+    def __init__(self, target: TextIO, tail: deque[str] | None, prefix: str | None) -> None:
+        super().__init__(name="buildxpy-output", daemon=True)
         self.target = target
         self.tail = tail
-        self.prefix = prefix
+        self.prefix = prefix or ""
+        self._read_fd, self.write_fd = os.pipe()
 
-    def __call__(self, chunk: str) -> None:
-        shown = redact.text(chunk)
-        if self.prefix:
-            shown = "".join(self.prefix + line for line in shown.splitlines(keepends=True))
-        self.target.write(shown)
-        self.target.flush()
-        if self.tail is not None:
-            self.tail.extend(line for line in chunk.splitlines() if line.strip())
+    def start(self) -> None:
+        # The child has its own copy now; ours must go, or the reader never sees the end.
+        os.close(self.write_fd)
+        super().start()
+
+    def run(self) -> None:
+        with os.fdopen(self._read_fd, encoding="utf-8", errors="replace", newline="") as pipe:
+            for line in pipe:
+                self.target.write(self.prefix + redact.text(line))
+                self.target.flush()
+                if self.tail is not None and line.strip():
+                    self.tail.append(line.rstrip("\r\n"))
+
+    def finish(self) -> None:
+        if self.is_alive() or self.ident is not None:
+            # A grandchild that outlives docker may hold the pipe open: do not wait for it.
+            self.join(timeout=2)
+        else:
+            os.close(self.write_fd)
+            os.close(self._read_fd)
 
 
 def create(*, dry_run: bool = False) -> Runner:
@@ -240,6 +274,13 @@ def create(*, dry_run: bool = False) -> Runner:
 
 
 factory: Callable[..., Runner] = Runner
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _open_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _stop(proc: Any) -> None:

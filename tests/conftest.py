@@ -17,7 +17,7 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("BUILDXPY_") and not name.startswith("BUILDXPY_BED_"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DO_NOT_PUSH", raising=False)
-    log.configure("json", 1)
+    log.configure("json", 1, lazy=False)
     yield
     redact.clear_secrets()
 

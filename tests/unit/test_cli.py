@@ -115,7 +115,7 @@ def test_sigterm_exits_130_and_stops_the_child(tmp_path: Path) -> None:
 def _parser_with_handler(handler: object) -> object:
     real = cli.build_parser
 
-    def build() -> object:
+    def build(argv: object = None) -> object:
         parser = real()
         parser.set_defaults(func=handler)
         for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
