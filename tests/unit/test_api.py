@@ -26,7 +26,7 @@ def test_errors_share_one_base() -> None:
 
 def test_unknown_name() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = buildxpy.nope  # type: ignore[attr-defined]
+        _ = buildxpy.nope
 
 
 def test_version_imports_neither_sh_nor_pydantic() -> None:
