@@ -3,6 +3,45 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from buildxpy.commands._common import (
+    add_build_flags,
+    add_command,
+    add_image_flags,
+    add_json_flag,
+    load_settings,
+    make_runner,
+    print_json,
+)
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Filled in by the module's owner."""
+    parser = add_command(
+        subparsers, common, "build", run,
+        "build a multi-platform image with one `docker buildx build` and push it",
+    )  # fmt: skip
+    add_build_flags(parser)
+    add_image_flags(parser)
+    group = parser.add_argument_group("output")
+    group.add_argument("--builder", dest="builder_name", metavar="NAME",
+                       help="builder to build on (default: buildxpy)")  # fmt: skip
+    group.add_argument("--push", action=argparse.BooleanOptionalAction, dest="push", default=None,
+                       help="push to the registry (default: on; DO_NOT_PUSH turns it off)")  # fmt: skip
+    group.add_argument("--load", action="store_true", default=None,
+                       help="load the result into the docker image store where the builder can")  # fmt: skip
+    group.add_argument("-o", "--output-dir", dest="output_dir", metavar="DIR",
+                       help="where build-metadata.json is kept (default: dist)")  # fmt: skip
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from buildxpy.build import build
+
+    settings = load_settings(args)
+    result = build(settings, make_runner(args))
+    if args.dry_run:
+        return 0
+    if args.json:
+        print_json(result.model_dump())
+    elif result.digest:
+        print(result.digest)
+    return 0
