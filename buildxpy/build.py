@@ -36,21 +36,13 @@ def metadata_path(settings: Settings) -> Path:
     return settings.output_dir / METADATA_NAME
 
 
-def build_argv(
-    settings: Settings, *, metadata_file: Path | str, load: bool | None = None
-) -> list[str]:
-    """The `docker buildx build` arguments (without `docker`) for these settings."""
-    argv = [
-        "buildx", "build",
-        "--builder", settings.builder.name,
-        "--platform", ",".join(str(p) for p in settings.platforms),
-    ]  # fmt: skip
+def build_options(settings: Settings) -> list[str]:
+    """What shapes the image, the same for `build` and for each platform of `export`."""
+    argv: list[str] = []
     if settings.dockerfile:
         argv += ["-f", settings.dockerfile]
     if settings.target:
         argv += ["--target", settings.target]
-    for ref in settings.refs:
-        argv += ["-t", ref]
     for key, value in settings.build_args.items():
         # A bare KEY makes buildx take the value from its own environment.
         argv += ["--build-arg", key if value is None else f"{key}={value}"]
@@ -71,10 +63,25 @@ def build_argv(
         argv.append(f"--provenance={settings.provenance}")
     if settings.sbom is not None:
         argv.append(f"--sbom={settings.sbom}")
-    if settings.progress:
-        argv += ["--progress", settings.progress]
     if settings.network:
         argv += ["--network", settings.network]
+    return argv
+
+
+def build_argv(
+    settings: Settings, *, metadata_file: Path | str, load: bool | None = None
+) -> list[str]:
+    """The `docker buildx build` arguments (without `docker`) for these settings."""
+    argv = [
+        "buildx", "build",
+        "--builder", settings.builder.name,
+        "--platform", ",".join(str(p) for p in settings.platforms),
+    ]  # fmt: skip
+    for ref in settings.refs:
+        argv += ["-t", ref]
+    argv += build_options(settings)
+    if settings.progress:
+        argv += ["--progress", settings.progress]
     argv += ["--metadata-file", str(metadata_file)]
     if settings.push:
         argv.append("--push")

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from buildxpy import log
+from buildxpy.build import build_options
 from buildxpy.buildx import explain_failure
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.platforms import Platform, parse
@@ -113,30 +114,7 @@ def build_argv(
     ]  # fmt: skip
     for tag in item.tags:
         argv += ["-t", tag]
-    if settings.dockerfile:
-        argv += ["-f", settings.dockerfile]
-    if settings.target:
-        argv += ["--target", settings.target]
-    for key, value in settings.build_args.items():
-        argv += ["--build-arg", key if value is None else f"{key}={value}"]
-    for key, value in settings.labels.items():
-        argv += ["--label", f"{key}={value}"]
-    for spec in settings.secrets:
-        argv += ["--secret", spec]
-    for spec in settings.cache_from:
-        argv += ["--cache-from", spec]
-    for spec in settings.cache_to:
-        argv += ["--cache-to", spec]
-    if settings.no_cache:
-        argv.append("--no-cache")
-    if settings.pull:
-        argv.append("--pull")
-    if settings.provenance is not None:
-        argv.append(f"--provenance={settings.provenance}")
-    if settings.sbom is not None:
-        argv.append(f"--sbom={settings.sbom}")
-    if settings.network:
-        argv += ["--network", settings.network]
+    argv += build_options(settings)
     progress = settings.progress or progress
     if progress:
         argv += ["--progress", progress]

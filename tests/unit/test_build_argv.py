@@ -32,8 +32,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "target": "prod",
         },
         ["buildx", "build", "--builder", "multi", "--platform",
-         "linux/arm64,linux/arm/v7,linux/amd64", "-f", "docker/Dockerfile", "--target", "prod",
-         "-t", "r/app:latest", *TAIL],
+         "linux/arm64,linux/arm/v7,linux/amd64", "-t", "r/app:latest",
+         "-f", "docker/Dockerfile", "--target", "prod", *TAIL],
     ),
     (
         "bare and full tags",
@@ -74,7 +74,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "attestations, progress, network",
         {"provenance": "false", "sbom": "true", "progress": "plain", "network": "host"},
         [*HEAD, "-t", "r/app:latest", "--provenance=false", "--sbom=true",
-         "--progress", "plain", "--network", "host", *TAIL],
+         "--network", "host", "--progress", "plain", *TAIL],
     ),
     (
         "no push keeps the result in the build cache",
