@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         RegistryError,
     )
     from buildxpy.export import ExportResult, LoadResult, export, load_tarballs
-    from buildxpy.login import login
+    from buildxpy.login import LoginResult, login
     from buildxpy.manifest import (
         ManifestInfo,
         ManifestResult,
@@ -80,6 +80,7 @@ _EXPORTS = {
     "export": "buildxpy.export",
     "load_tarballs": "buildxpy.export",
     "login": "buildxpy.login",
+    "LoginResult": "buildxpy.login",
     "ManifestInfo": "buildxpy.manifest",
     "ManifestResult": "buildxpy.manifest",
     "PlatformManifest": "buildxpy.manifest",
@@ -114,6 +115,7 @@ __all__ = [
     "ExportResult",
     "ImageNotFound",
     "LoadResult",
+    "LoginResult",
     "ManifestInfo",
     "ManifestResult",
     "Node",
