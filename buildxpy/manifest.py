@@ -22,7 +22,7 @@ from buildxpy import log
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms import parse
 from buildxpy.runner import Result, Runner
-from buildxpy.settings import REFERENCE
+from buildxpy.settings import REFERENCE, TAG
 
 if TYPE_CHECKING:
     from buildxpy.manifest_spec import ManifestSpec, SpecEntry
@@ -38,7 +38,6 @@ REFERENCE_TYPE = "vnd.docker.reference.type"
 ATTESTATION = "attestation-manifest"
 UNKNOWN_PLATFORM = "unknown/unknown"
 
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _NOT_FOUND = ("not found", "manifest unknown", "name unknown", "no such manifest")
 
 
@@ -128,7 +127,7 @@ def parse_reference(text: str, *, what: str = "reference", digest_ok: bool = Tru
 
 
 def check_tag(tag: str, what: str) -> str:
-    if not _TAG.match(tag):
+    if not TAG.match(tag):
         raise ConfigError(
             f"invalid {what} {tag!r}: use letters, digits, '_', '.' and '-' "
             "(up to 128, not starting with '.' or '-')"

@@ -33,7 +33,7 @@ ARCHS_FILE = Path("docker/archs")
 FALSY = frozenset({"", "0", "false", "no"})
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 REPOSITORY = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
@@ -239,7 +239,7 @@ class Settings(BaseSettings):
     @classmethod
     def _tags(cls, tags: list[str]) -> list[str]:
         for tag in tags:
-            valid = REFERENCE.match(tag) if ("/" in tag or ":" in tag) else _TAG.match(tag)
+            valid = REFERENCE.match(tag) if ("/" in tag or ":" in tag) else TAG.match(tag)
             if not valid:
                 raise ValueError(f"invalid tag {tag!r}")
         if not tags:
