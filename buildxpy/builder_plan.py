@@ -131,8 +131,9 @@ def desired_from_settings(settings: Settings) -> DesiredBuilder:
     return DesiredBuilder(config.name, config.driver, tuple(nodes))
 
 
-def stored_from_instance(data: Mapping[str, Any]) -> ActualBuilder:
-    """Parse buildx's stored node group (``$DOCKER_CONFIG/buildx/instances/NAME``)."""
+def actual_from(data: Mapping[str, Any]) -> ActualBuilder:
+    """Parse buildx's stored node group (``$DOCKER_CONFIG/buildx/instances/NAME``) or a
+    ``buildx ls --format json`` entry: both name a builder's parts with the same keys."""
     nodes = tuple(
         StoredNode(
             name=str(node.get("Name") or ""),
@@ -147,7 +148,7 @@ def stored_from_instance(data: Mapping[str, Any]) -> ActualBuilder:
 
 
 def load_instance(text: str) -> ActualBuilder:
-    return stored_from_instance(json.loads(text))
+    return actual_from(json.loads(text))
 
 
 def platform_text(item: Mapping[str, Any] | str) -> str:

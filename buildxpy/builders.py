@@ -24,7 +24,7 @@ from buildxpy.builder_plan import (
     DesiredBuilder,
     DesiredNode,
     Plan,
-    StoredNode,
+    actual_from,
     desired_from_settings,
     load_instance,
     plan,
@@ -242,21 +242,7 @@ def actual_builder(config_dir: Path, entry: Mapping[str, Any] | None) -> ActualB
     if entry.get("Driver") != DOCKER_DRIVER and instance.is_file():
         with contextlib.suppress(OSError, ValueError, KeyError):
             return load_instance(instance.read_text())
-    return from_ls(entry)
-
-
-def from_ls(entry: Mapping[str, Any]) -> ActualBuilder:
-    nodes = tuple(
-        StoredNode(
-            name=str(node.get("Name") or ""),
-            endpoint=str(node.get("Endpoint") or ""),
-            platforms=tuple(platform_text(p) for p in node.get("Platforms") or ()),
-            driver_opts=tuple(sorted((node.get("DriverOpts") or {}).items())),
-            flags=tuple(node.get("Flags") or ()),
-        )
-        for node in entry.get("Nodes") or ()
-    )
-    return ActualBuilder(str(entry["Name"]), str(entry.get("Driver") or ""), nodes)
+    return actual_from(entry)
 
 
 def to_builder(entry: Mapping[str, Any]) -> Builder:
