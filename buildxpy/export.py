@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from buildxpy import log
-from buildxpy.build import build_options
+from buildxpy.build import build_options, check_inputs
 from buildxpy.buildx import explain_failure
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.platforms import Platform, parse
@@ -138,6 +138,7 @@ def export(
 ) -> list[ExportResult]:
     runner = runner or Runner()
     items = plan(settings, list(platforms or settings.platforms))
+    check_inputs(settings)
     if runner.dry_run:
         return _dry_run(settings, runner, items, load=load)
     temps: list[Path] = []

@@ -306,3 +306,12 @@ def test_shared_cache_destination_for_several_platforms_is_warned_about(tmp_path
         plan(settings, settings.platforms)
         plan(settings, settings.platforms[:1])
     assert [(e["log_level"], e["cache_to"]) for e in logs] == [("warning", ["type=local,dest=/c"])]
+
+
+def test_a_missing_context_is_refused_before_docker(tmp_path: Path, fake: FakeRunner) -> None:
+    settings = config.load(
+        {"image": "app", "context": str(tmp_path / "nope"), "output_dir": str(tmp_path)}
+    )
+    with pytest.raises(ConfigError, match="is not a directory"):
+        export(settings, [parse("linux/arm64")], fake)
+    assert fake.calls == []
