@@ -1,7 +1,7 @@
 """buildxpy: multi-architecture Docker images with docker buildx.
 
 The public API is loaded on first use so that ``buildxpy --version`` imports neither sh nor
-pydantic.
+pydantic; ``dir(buildxpy)`` and ``help(buildxpy)`` list it all the same.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.build import BuildResult, build
+    from buildxpy.api import build, export, setup_builder
+    from buildxpy.build_spec import BuildSpec
     from buildxpy.builders import (
         Builder,
         Node,
+        ensure_builder,
         inspect_builder,
         list_builders_info,
         remove_builder,
-        setup_builder,
         stop_builder,
         use_builder,
     )
-    from buildxpy.doctor import Check, DoctorReport, doctor
     from buildxpy.errors import (
         BuilderNotFound,
         BuildxpyError,
@@ -34,74 +34,61 @@ if TYPE_CHECKING:
         ImageNotFound,
         RegistryError,
     )
-    from buildxpy.export import ExportResult, LoadResult, export, load_tarballs
-    from buildxpy.login import LoginResult, login
+    from buildxpy.health import Check, DoctorReport, doctor
+    from buildxpy.image_build import BuildResult, build_image
+    from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
     from buildxpy.manifest import (
         ManifestInfo,
         ManifestResult,
         PlatformManifest,
         ReleaseResult,
         manifest_create,
-        manifest_create_from_spec,
         manifest_inspect,
         release,
     )
+    from buildxpy.manifest_spec import manifest_create_from_spec
     from buildxpy.platforms import Platform
     from buildxpy.qemu import QemuResult, qemu_install
+    from buildxpy.registry_login import LoginResult, login
     from buildxpy.runner import Result, Runner
     from buildxpy.settings import BuilderConfig, NodeConfig, Settings
     from buildxpy.settings import load as load_settings
 
-# name -> "module" or "module:attribute"
+# module -> the public names it provides ("name:attribute" where they differ)
+_MODULES = {
+    "buildxpy.api": ("build", "export", "setup_builder"),
+    "buildxpy.image_build": ("BuildResult", "build_image"),
+    "buildxpy.build_spec": ("BuildSpec",),
+    "buildxpy.builders": (
+        "Builder", "Node", "ensure_builder", "inspect_builder", "list_builders_info",
+        "remove_builder", "stop_builder", "use_builder",
+    ),
+    "buildxpy.health": ("Check", "DoctorReport", "doctor"),
+    "buildxpy.errors": (
+        "BuilderNotFound", "BuildxpyError", "CommandFailed", "CommandTimeout", "ConfigError",
+        "DockerNotFound", "ImageNotFound", "RegistryError",
+    ),
+    "buildxpy.image_export": ("ExportResult", "LoadResult", "export_images", "load_tarballs"),
+    "buildxpy.registry_login": ("LoginResult", "login"),
+    "buildxpy.manifest": (
+        "ManifestInfo", "ManifestResult", "PlatformManifest", "ReleaseResult", "manifest_create",
+        "manifest_inspect", "release",
+    ),
+    "buildxpy.manifest_spec": ("manifest_create_from_spec",),
+    "buildxpy.platforms": ("Platform",),
+    "buildxpy.qemu": ("QemuResult", "qemu_install"),
+    "buildxpy.runner": ("Result", "Runner"),
+    "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+}  # fmt: skip
 _EXPORTS = {
-    "BuildResult": "buildxpy.build",
-    "build": "buildxpy.build",
-    "Builder": "buildxpy.builders",
-    "Node": "buildxpy.builders",
-    "inspect_builder": "buildxpy.builders",
-    "list_builders_info": "buildxpy.builders",
-    "remove_builder": "buildxpy.builders",
-    "setup_builder": "buildxpy.builders",
-    "stop_builder": "buildxpy.builders",
-    "use_builder": "buildxpy.builders",
-    "Check": "buildxpy.doctor",
-    "DoctorReport": "buildxpy.doctor",
-    "doctor": "buildxpy.doctor",
-    "BuilderNotFound": "buildxpy.errors",
-    "BuildxpyError": "buildxpy.errors",
-    "CommandFailed": "buildxpy.errors",
-    "CommandTimeout": "buildxpy.errors",
-    "ConfigError": "buildxpy.errors",
-    "DockerNotFound": "buildxpy.errors",
-    "ImageNotFound": "buildxpy.errors",
-    "RegistryError": "buildxpy.errors",
-    "ExportResult": "buildxpy.export",
-    "LoadResult": "buildxpy.export",
-    "export": "buildxpy.export",
-    "load_tarballs": "buildxpy.export",
-    "login": "buildxpy.login",
-    "LoginResult": "buildxpy.login",
-    "ManifestInfo": "buildxpy.manifest",
-    "ManifestResult": "buildxpy.manifest",
-    "PlatformManifest": "buildxpy.manifest",
-    "ReleaseResult": "buildxpy.manifest",
-    "manifest_create": "buildxpy.manifest",
-    "manifest_create_from_spec": "buildxpy.manifest",
-    "manifest_inspect": "buildxpy.manifest",
-    "release": "buildxpy.manifest",
-    "Platform": "buildxpy.platforms",
-    "QemuResult": "buildxpy.qemu",
-    "qemu_install": "buildxpy.qemu",
-    "Result": "buildxpy.runner",
-    "Runner": "buildxpy.runner",
-    "BuilderConfig": "buildxpy.settings",
-    "NodeConfig": "buildxpy.settings",
-    "Settings": "buildxpy.settings",
-    "load_settings": "buildxpy.settings:load",
+    name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])
+    for module, names in _MODULES.items()
+    for name in names
 }
 
 __all__ = [
     "BuildResult",
+    "BuildSpec",
     "Builder",
     "BuilderConfig",
     "BuilderNotFound",
@@ -130,8 +117,11 @@ __all__ = [
     "Settings",
     "__version__",
     "build",
+    "build_image",
     "doctor",
+    "ensure_builder",
     "export",
+    "export_images",
     "inspect_builder",
     "list_builders_info",
     "load_settings",
@@ -153,7 +143,11 @@ def __getattr__(name: str) -> Any:
     target = _EXPORTS.get(name)
     if target is None:
         raise AttributeError(f"module 'buildxpy' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
+    module, attr = target
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

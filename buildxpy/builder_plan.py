@@ -5,14 +5,15 @@ Nothing here starts a process; ``builders.py`` gathers the facts, calls ``plan``
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from buildxpy.docker_json import LsBuilder, load_json
 from buildxpy.errors import ConfigError
-from buildxpy.settings import Settings
+from buildxpy.platforms import Platform
+from buildxpy.settings import BuilderConfig, Settings
 
 DOCKER_DRIVER = "docker"
 # buildx 0.13 adds this flag to every docker-container node it stores, after the configured ones.
@@ -97,7 +98,10 @@ class Plan:
 
 
 def desired_from_settings(settings: Settings) -> DesiredBuilder:
-    config = settings.builder
+    return desired_builder(settings.builder, settings.builder_platforms)
+
+
+def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> DesiredBuilder:
     if config.driver == DOCKER_DRIVER:
         return DesiredBuilder(config.name, config.driver)
     if not config.nodes:
@@ -109,7 +113,7 @@ def desired_from_settings(settings: Settings) -> DesiredBuilder:
         only = DesiredNode(
             name=f"{config.name}0",
             endpoint=None,
-            platforms=tuple(str(p) for p in settings.builder_platforms),
+            platforms=tuple(str(p) for p in platforms),
             driver_opts=_sorted_opts(config.driver_opts),
             flags=_split_flags(config.buildkitd_flags),
         )
@@ -131,32 +135,24 @@ def desired_from_settings(settings: Settings) -> DesiredBuilder:
     return DesiredBuilder(config.name, config.driver, tuple(nodes))
 
 
-def actual_from(data: Mapping[str, Any]) -> ActualBuilder:
-    """Parse buildx's stored node group (``$DOCKER_CONFIG/buildx/instances/NAME``) or a
-    ``buildx ls --format json`` entry: both name a builder's parts with the same keys."""
+def actual_from(builder: LsBuilder) -> ActualBuilder:
+    """A builder as buildx stores it (``$DOCKER_CONFIG/buildx/instances/NAME``) or as ``buildx ls``
+    shows it: both name a builder's parts with the same keys."""
     nodes = tuple(
         StoredNode(
-            name=str(node.get("Name") or ""),
-            endpoint=str(node.get("Endpoint") or ""),
-            platforms=tuple(platform_text(p) for p in node.get("Platforms") or ()),
-            driver_opts=_sorted_opts(node.get("DriverOpts") or {}),
-            flags=tuple(str(f) for f in node.get("Flags") or ()),
+            name=node.name,
+            endpoint=node.endpoint,
+            platforms=tuple(node.platforms),
+            driver_opts=_sorted_opts(node.driver_opts),
+            flags=tuple(node.flags),
         )
-        for node in data.get("Nodes") or ()
+        for node in builder.nodes
     )
-    return ActualBuilder(str(data["Name"]), str(data.get("Driver") or ""), nodes)
+    return ActualBuilder(builder.name, builder.driver, nodes)
 
 
 def load_instance(text: str) -> ActualBuilder:
-    return actual_from(json.loads(text))
-
-
-def platform_text(item: Mapping[str, Any] | str) -> str:
-    """An OCI platform object (``{"os", "architecture", "variant"}``) or string, as ``os/arch[/v]``."""
-    if isinstance(item, str):
-        return item
-    parts = (item.get("os", ""), item.get("architecture", ""), item.get("variant", ""))
-    return "/".join(str(p) for p in parts if p)
+    return actual_from(load_json(LsBuilder, text, what="buildx's stored builder"))
 
 
 def plan(

@@ -97,7 +97,7 @@ def run() -> NoReturn:
     then, so the process ends at once.
     """
     # Imports build many objects that live for the whole run: collecting garbage while they are
-    # made is wasted time, so collection is paused until the command starts its work.
+    # made is wasted time, so collection is paused until the command starts its work (main).
     gc.disable()
     code = main()
     for stream in (sys.stdout, sys.stderr):
@@ -116,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     verbosity = -1 if args.quiet else args.verbose
     log.configure(args.log_format, verbosity)
+    # Start-up is over: what it built lives for the whole run and need never be scanned again.
+    gc.freeze()
+    gc.enable()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or EXIT_OK)

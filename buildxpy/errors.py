@@ -57,6 +57,10 @@ class CommandFailed(BuildxpyError):
             details=self.stderr_tail,
         )
 
+    def restated(self, message: str) -> CommandFailed:
+        """The same failure (argv, exit code, stderr) told in the caller's words."""
+        return CommandFailed(self.argv, self.exit_code, self.stderr_tail, message=message)
+
 
 class CommandTimeout(CommandFailed):
     """A docker command ran past its time limit and was stopped."""

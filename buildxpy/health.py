@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import platform as _host
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
-from buildxpy.buildx import list_builders
+from buildxpy.builder_facts import list_builders
+from buildxpy.docker_json import DockerVersion, load_json
+from buildxpy.emulation import BINFMT_DIR, find_handler, host_platform, needing_qemu, read_handlers
 from buildxpy.errors import BuildxpyError
-from buildxpy.platforms import Platform, native
+from buildxpy.platforms import Platform, parse_list
 from buildxpy.runner import Runner
-from buildxpy.settings import Settings
+from buildxpy.settings import default_platforms
 
-BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 MIN_KERNEL = (4, 8)
 Status = Literal["ok", "warn", "fail"]
 
@@ -31,54 +32,37 @@ class Check(BaseModel):
     interpreter: str | None = None
     flags: str | None = None
 
+    @property
+    def label(self) -> str:
+        return self.name + (f" {self.platform}" if self.platform else "")
+
 
 class DoctorReport(BaseModel):
     ok: bool
     checks: list[Check]
 
 
-class Handler(BaseModel):
-    name: str
-    enabled: bool
-    interpreter: str
-    flags: str
-
-    @property
-    def fix_binary(self) -> bool:
-        return "F" in self.flags
-
-
 def doctor(
-    settings: Settings,
-    platforms: Sequence[Platform] | None = None,
-    runner: Runner | None = None,
+    platforms: Sequence[Platform | str] | None = None,
     *,
+    builder: str = "buildxpy",
+    runner: Runner | None = None,
     binfmt_dir: Path = BINFMT_DIR,
     kernel: str | None = None,
     host: Platform | None = None,
 ) -> DoctorReport:
     runner = runner or Runner()
-    wanted = list(platforms or settings.platforms)
+    wanted = parse_list(str(p) for p in platforms) if platforms else default_platforms()
     checks = _docker_checks(runner)
     daemon_up = checks[-1].status == "ok"
     checks.append(_buildx_check(runner))
     checks.append(_binfmt_mounted(binfmt_dir))
-    host = host or native()
-    for target in wanted:
-        if not needs_emulation(host, target):
-            continue
+    for target in needing_qemu(host or host_platform(), wanted):
         checks.append(emulator_check(target, binfmt_dir))
     checks.append(_kernel_check(kernel or _host.release()))
     if daemon_up and checks[2].status == "ok":
-        checks.append(_builder_check(runner, settings.builder.name))
+        checks.append(_builder_check(runner, builder))
     return DoctorReport(ok=all(c.status != "fail" for c in checks), checks=checks)
-
-
-def needs_emulation(host: Platform, target: Platform) -> bool:
-    if target.os != "linux" or target.arch == host.arch:
-        return False
-    # An amd64 machine runs i386 binaries itself.
-    return not (host.arch == "amd64" and target.arch == "386")
 
 
 def _docker_checks(runner: Runner) -> list[Check]:
@@ -89,14 +73,14 @@ def _docker_checks(runner: Runner) -> list[Check]:
             Check(name="docker", status="fail", detail=exc.message),
             Check(name="daemon", status="fail", detail="no docker CLI to reach it with"),
         ]
-    data = _first_json(result.stdout)
-    client = (data.get("Client") or {}).get("Version", "unknown")
-    server = data.get("Server") or {}
-    docker = Check(name="docker", status="ok", detail=f"docker CLI {client}")
-    if result.exit_code == 0 and server:
+    version = _version(result.stdout)
+    docker = Check(
+        name="docker", status="ok", detail=f"docker CLI {version.client.version or 'unknown'}"
+    )
+    if result.exit_code == 0 and version.server is not None:
         return [
             docker,
-            Check(name="daemon", status="ok", detail=f"Docker Engine {server['Version']}"),
+            Check(name="daemon", status="ok", detail=f"Docker Engine {version.server.version}"),
         ]
     reason = _last_line(result.stderr) or "no answer"
     return [docker, Check(name="daemon", status="fail", detail=f"daemon not reachable: {reason}")]
@@ -125,41 +109,6 @@ def _binfmt_mounted(binfmt_dir: Path) -> Check:
         status="fail",
         detail=f"not mounted; run: mount -t binfmt_misc binfmt_misc {binfmt_dir}",
     )
-
-
-def read_handlers(binfmt_dir: Path = BINFMT_DIR) -> dict[str, Handler]:
-    handlers: dict[str, Handler] = {}
-    if not binfmt_dir.is_dir():
-        return handlers
-    for entry in sorted(binfmt_dir.iterdir()):
-        if entry.name in ("register", "status"):
-            continue
-        try:
-            text = entry.read_text()
-        except OSError:
-            continue
-        lines = text.splitlines()
-        fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
-        handlers[entry.name] = Handler(
-            name=entry.name,
-            enabled=bool(lines) and lines[0].strip() == "enabled",
-            interpreter=fields.get("interpreter", ""),
-            flags=fields.get("flags:", "").strip(),
-        )
-    return handlers
-
-
-def find_handler(target: Platform, handlers: dict[str, Handler]) -> Handler | None:
-    qemu = target.qemu_name
-    exact = handlers.get(f"qemu-{qemu}")
-    if exact:
-        return exact
-    # Other installers name the handler differently but point it at the same emulator binary.
-    pattern = re.compile(rf"qemu-{re.escape(qemu)}(-static)?(\b|[-_])")
-    for handler in handlers.values():
-        if pattern.search(Path(handler.interpreter).name) or pattern.search(handler.name):
-            return handler
-    return None
 
 
 def emulator_check(target: Platform, binfmt_dir: Path = BINFMT_DIR) -> Check:
@@ -197,8 +146,8 @@ def _kernel_check(release: str) -> Check:
 
 def _builder_check(runner: Runner, name: str) -> Check:
     try:
-        builders = {b["Name"]: b for b in list_builders(runner)}
-    except (BuildxpyError, json.JSONDecodeError, KeyError) as exc:
+        builders = {b.name: b for b in list_builders(runner)}
+    except BuildxpyError as exc:
         return Check(name="builder", status="warn", detail=f"cannot list builders: {exc}")
     builder = builders.get(name)
     if builder is None:
@@ -207,25 +156,22 @@ def _builder_check(runner: Runner, name: str) -> Check:
             status="warn",
             detail=f"builder {name!r} does not exist yet; run: buildxpy builder setup",
         )
-    nodes = builder.get("Nodes") or []
-    states = sorted({str(n.get("Status", "unknown")) for n in nodes}) or ["unknown"]
+    states = sorted({n.status or "unknown" for n in builder.nodes}) or ["unknown"]
     return Check(
         name="builder",
         status="ok",
-        detail=f"builder {name!r} ({builder.get('Driver', '?')}): {', '.join(states)}",
+        detail=f"builder {name!r} ({builder.driver or '?'}): {', '.join(states)}",
     )
 
 
-def _first_json(text: str) -> dict[str, Any]:
-    for line in text.splitlines():
+def _version(stdout: str) -> DockerVersion:
+    """``docker version`` prints its JSON, and on a broken daemon sometimes warnings around it:
+    the first line that reads as the version is taken."""
+    for line in stdout.splitlines():
         if line.lstrip().startswith("{"):
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                return value
-    return {}
+            with contextlib.suppress(BuildxpyError):
+                return load_json(DockerVersion, line, what="docker version")
+    return DockerVersion()
 
 
 def _last_line(text: str) -> str:

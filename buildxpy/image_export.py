@@ -8,9 +8,6 @@ only when every platform has succeeded, so an export either replaces all its fil
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import tempfile
 import threading
@@ -18,17 +15,18 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from buildxpy import log
-from buildxpy.build import build_options, check_inputs
-from buildxpy.buildx import explain_failure
+from buildxpy.build_argv import export_argv
+from buildxpy.build_secrets import resolve_secrets
+from buildxpy.build_spec import BuildSpec, check_inputs
+from buildxpy.builder_facts import explain_failure
+from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.platforms import Platform, parse
 from buildxpy.runner import Runner, output_prefix
-from buildxpy.settings import Settings
 
 MAX_TAG_LENGTH = 128
 # How often the main thread looks up from waiting, so Ctrl-C is handled promptly.
@@ -79,77 +77,51 @@ def platform_ref(ref: str, platform: Platform) -> str:
     return f"{name}:{suffixed}"
 
 
-def plan(settings: Settings, platforms: Sequence[Platform]) -> list[PlannedExport]:
+def plan(spec: BuildSpec, platforms: Sequence[Platform]) -> list[PlannedExport]:
     """What each platform's tarball is called and which tags it carries."""
-    image = settings.require_image()
-    refs = settings.refs
+    image = spec.require_image()
+    refs = spec.tags
     for ref in refs:
         split_tag(ref)  # a digest reference cannot name a result, even unsuffixed
     several = len(platforms) > 1
-    if several and settings.cache_to:
+    if several and spec.cache_to:
         log.get().warning(
             "every platform's build exports its cache to the same --cache-to; the last one to "
             "finish replaces the others' (give each platform its own cache with separate exports)",
-            cache_to=settings.cache_to,
+            cache_to=list(spec.cache_to),
         )
     return [
         PlannedExport(
             platform=platform,
-            path=settings.output_dir / tarball_name(image, platform),
+            path=spec.output_dir / tarball_name(image, platform),
             tags=[platform_ref(ref, platform) for ref in refs] if several else list(refs),
         )
         for platform in platforms
     ]
 
 
-def build_argv(
-    settings: Settings, item: PlannedExport, dest: Path, *, progress: str | None = None
-) -> list[str]:
-    """``buildx build`` arguments (without ``docker``) that write one platform's tarball to dest."""
-    argv = [
-        "buildx", "build",
-        "--builder", settings.builder.name,
-        "--platform", str(item.platform),
-        "--output", "type=docker," + _csv_field(f"dest={dest}"),
-    ]  # fmt: skip
-    for tag in item.tags:
-        argv += ["-t", tag]
-    argv += build_options(settings)
-    progress = settings.progress or progress
-    if progress:
-        argv += ["--progress", progress]
-    argv.append(settings.context)
-    return argv
-
-
-def _csv_field(value: str) -> str:
-    """buildx reads ``--output`` as one CSV record: a path with a comma or quote needs quoting."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([value])
-    return out.getvalue()
-
-
-def export(
-    settings: Settings,
+def export_images(
+    spec: BuildSpec,
     platforms: Sequence[Platform] | None = None,
     runner: Runner | None = None,
     *,
     load: bool = False,
 ) -> list[ExportResult]:
     runner = runner or Runner()
-    items = plan(settings, list(platforms or settings.platforms))
-    check_inputs(settings)
+    items = plan(spec, list(platforms or spec.platforms))
+    check_inputs(spec)
+    resolve_secrets(spec.secrets)
     if runner.dry_run:
-        return _dry_run(settings, runner, items, load=load)
+        return _dry_run(spec, runner, items, load=load)
     temps: list[Path] = []
     try:
-        settings.output_dir.mkdir(parents=True, exist_ok=True)
+        spec.output_dir.mkdir(parents=True, exist_ok=True)
         temps += [_temporary(item.path) for item in items]
     except OSError as exc:
         _remove(temps)
-        raise BuildxpyError(f"cannot write to {settings.output_dir}: {exc.strerror}") from None
+        raise BuildxpyError(f"cannot write to {spec.output_dir}: {exc.strerror}") from None
     try:
-        _build_all(settings, runner, items, temps)
+        _build_all(spec, runner, items, temps)
         for temp, item in zip(temps, items, strict=True):
             _finish(temp, item.path)
     finally:
@@ -171,10 +143,10 @@ def export(
 
 
 def _dry_run(
-    settings: Settings, runner: Runner, items: list[PlannedExport], *, load: bool
+    spec: BuildSpec, runner: Runner, items: list[PlannedExport], *, load: bool
 ) -> list[ExportResult]:
     for item in items:
-        runner.stream(*build_argv(settings, item, item.path))
+        runner.stream(*export_argv(spec, item.platform, item.tags, item.path))
     if load:
         for item in items:
             runner.run("load", "-i", str(item.path), mutating=True)
@@ -209,7 +181,7 @@ def _umask() -> int:
 
 
 def _build_all(
-    settings: Settings, runner: Runner, items: list[PlannedExport], temps: list[Path]
+    spec: BuildSpec, runner: Runner, items: list[PlannedExport], temps: list[Path]
 ) -> None:
     several = len(items) > 1
     # Several buildx displays cannot share one terminal: plain, platform-prefixed lines instead.
@@ -220,7 +192,7 @@ def _build_all(
         pool.submit(
             _build_one,
             runner,
-            build_argv(settings, item, temp, progress=progress),
+            export_argv(spec, item.platform, item.tags, temp, progress=progress),
             f"[{item.platform}] " if several else None,
             cancelled,
         ): item
@@ -238,7 +210,7 @@ def _build_all(
     if failure is not None:
         item, error = failure
         if isinstance(error, CommandFailed):
-            raise _describe_failure(runner, settings, item, error) from None
+            raise _describe_failure(runner, spec.builder, item, error) from None
         raise error
 
 
@@ -283,20 +255,13 @@ def _cancel(
 
 
 def _describe_failure(
-    runner: Runner,
-    settings: Settings,
-    item: PlannedExport,
-    exc: CommandFailed,
+    runner: Runner, builder: str, item: PlannedExport, exc: CommandFailed
 ) -> BuildxpyError:
-    explained = explain_failure(runner, settings.builder.name, exc)
+    explained = explain_failure(runner, builder, exc)
     if explained is not exc:
         return explained
-    return CommandFailed(
-        exc.argv,
-        exc.exit_code,
-        exc.stderr_tail,
-        message=f"export for {item.platform} failed: "
-        f"`docker buildx build` exited with {exc.exit_code}",
+    return exc.restated(
+        f"export for {item.platform} failed: `docker buildx build` exited with {exc.exit_code}"
     )
 
 
@@ -313,12 +278,11 @@ def _load_and_verify(runner: Runner, item: PlannedExport) -> None:
 
 def image_platform(runner: Runner, ref: str) -> Platform:
     result = runner.run("image", "inspect", "--format", "{{json .}}", ref)
-    return platform_of(json.loads(result.stdout))
+    return platform_of(load_json(ImageInspect, result.stdout, what=f"docker image inspect {ref}"))
 
 
-def platform_of(inspect: dict[str, Any]) -> Platform:
-    parts = [inspect.get("Os") or "", inspect.get("Architecture") or "", inspect.get("Variant")]
-    return parse("/".join(p for p in parts if p))
+def platform_of(inspect: ImageInspect) -> Platform:
+    return parse(inspect.platform_text)
 
 
 def parse_loaded(stdout: str) -> list[str]:

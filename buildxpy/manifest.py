@@ -11,22 +11,18 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from buildxpy import log
+from buildxpy.docker_json import ImageConfig, ImageIndex, load_json, validate_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms import parse
 from buildxpy.runner import Result, Runner
 from buildxpy.settings import REFERENCE, TAG
-
-if TYPE_CHECKING:
-    from buildxpy.manifest_spec import ManifestSpec, SpecEntry
-    from buildxpy.settings import Settings
 
 Backend = Literal["imagetools", "docker"]
 BACKENDS: tuple[Backend, ...] = ("imagetools", "docker")
@@ -34,9 +30,6 @@ BACKENDS: tuple[Backend, ...] = ("imagetools", "docker")
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-REFERENCE_TYPE = "vnd.docker.reference.type"
-ATTESTATION = "attestation-manifest"
-UNKNOWN_PLATFORM = "unknown/unknown"
 
 _NOT_FOUND = ("not found", "manifest unknown", "name unknown", "no such manifest")
 
@@ -161,10 +154,17 @@ def image_config_argv(ref: str) -> list[str]:
     return ["buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}"]
 
 
-def imagetools_create_argv(targets: Sequence[str], sources: Sequence[str]) -> list[str]:
+def imagetools_create_argv(
+    targets: Sequence[str],
+    sources: Sequence[str],
+    *,
+    annotations: Mapping[str, str] | None = None,
+) -> list[str]:
     argv = ["buildx", "imagetools", "create"]
     for target in targets:
         argv += ["-t", target]
+    for key, value in (annotations or {}).items():
+        argv += ["--annotation", f"index:{key}={value}"]
     return [*argv, *sources]
 
 
@@ -197,11 +197,12 @@ class Fetched:
     digest: str
     media_type: str
     size: int
-    body: dict[str, Any]
+    # The index or manifest list; None when ``ref`` names one image's manifest.
+    index: ImageIndex | None
 
     @property
     def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES or "manifests" in self.body
+        return self.index is not None
 
 
 def fetch(runner: Runner, ref: str) -> Fetched:
@@ -218,49 +219,42 @@ def parse_raw(ref: str, raw: str) -> Fetched:
         raise RegistryError(f"the registry returned no JSON manifest for {ref}") from None
     if not isinstance(body, dict):
         raise RegistryError(f"the registry returned no JSON manifest for {ref}")
+    media_type = str(body.get("mediaType", ""))
+    index = None
+    if media_type in INDEX_TYPES or "manifests" in body:
+        index = validate_json(ImageIndex, body, what=f"the index of {ref}")
     data = raw.encode()
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    return Fetched(ref, digest, str(body.get("mediaType", "")), len(data), body)
+    return Fetched(ref, digest, media_type, len(data), index)
 
 
 def image_platform(runner: Runner, ref: str) -> str:
     """The platform a single-platform image's config declares."""
     result = _read(runner, ref, image_config_argv(ref))
-    try:
-        config = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise RegistryError(f"cannot read the image config of {ref}") from None
-    return platform_of(config if isinstance(config, dict) else {})
+    config = load_json(ImageConfig, result.stdout, what=f"the image config of {ref}")
+    return normalized(config.platform_text)
 
 
-def platform_of(data: dict[str, Any]) -> str:
-    os_name, arch = data.get("os") or "unknown", data.get("architecture") or "unknown"
-    variant = data.get("variant") or ""
-    text = "/".join(p for p in (os_name, arch, variant) if p)
+def normalized(text: str) -> str:
+    """``os/arch[/variant]`` as buildx spells it; what no platform parser knows is kept as is."""
     try:
         return str(parse(text))
     except ConfigError:
         return text
 
 
-def is_attestation(entry: dict[str, Any]) -> bool:
-    annotations = entry.get("annotations") or {}
-    if annotations.get(REFERENCE_TYPE) == ATTESTATION:
-        return True
-    return platform_of(entry.get("platform") or {}) == UNKNOWN_PLATFORM
-
-
-def platform_entries(body: dict[str, Any]) -> list[PlatformManifest]:
+def platform_entries(index: ImageIndex) -> list[PlatformManifest]:
     """The index's image entries, attestation manifests left out."""
     return [
         PlatformManifest(
-            platform=platform_of(entry.get("platform") or {}),
-            digest=str(entry["digest"]),
-            media_type=str(entry.get("mediaType", "")),
-            size=int(entry.get("size", 0)),
+            platform=normalized(entry.platform.text),
+            digest=entry.digest,
+            media_type=entry.media_type,
+            size=entry.size,
         )
-        for entry in body.get("manifests") or []
-        if not is_attestation(entry)
+        for entry in index.images
+        # An entry without a platform is no image of a platform (an artifact, a signature).
+        if entry.platform is not None
     ]
 
 
@@ -299,8 +293,8 @@ def manifest_inspect(ref: str, runner: Runner | None = None) -> ManifestInfo:
     parse_reference(ref)
     runner = runner or Runner()
     fetched = fetch(runner, ref)
-    if fetched.is_index:
-        manifests = platform_entries(fetched.body)
+    if fetched.index is not None:
+        manifests = platform_entries(fetched.index)
     else:
         manifests = [
             PlatformManifest(
@@ -341,59 +335,21 @@ def manifest_create(
     return _create(runner or Runner(), targets, refs, backend)
 
 
-def manifest_create_from_spec(
-    spec: Path | ManifestSpec, runner: Runner | None = None, *, backend: Backend = "imagetools"
-) -> ManifestResult:
-    """manifest-tool's YAML spec: each entry's image must be the platform the spec names."""
-    from buildxpy.manifest_spec import load_spec
-
-    loaded = load_spec(spec) if isinstance(spec, Path) else spec
-    target = parse_reference(loaded.image, what="spec image", digest_ok=False)
-    targets = [target, *(target.with_tag(check_tag(t, "spec tag")) for t in loaded.tags)]
-    entries = [
-        (parse_reference(e.image, what=f"manifests[{n}] image"), e)
-        for n, e in enumerate(loaded.manifests, start=1)
-    ]
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}: use imagetools or docker")
-    runner = runner or Runner()
-    sources = [
-        _spec_source(runner, n, ref, entry) for n, (ref, entry) in enumerate(entries, start=1)
-    ]
-    return _create(runner, targets, sources, backend)
-
-
-def _spec_source(runner: Runner, number: int, ref: Reference, entry: SpecEntry) -> Reference:
-    """The source for one spec entry, refused when its image is not the platform declared."""
-    if entry.platform is None:
-        return ref
-    wanted = str(entry.platform.parsed())
-    fetched = fetch(runner, str(ref))
-    if not fetched.is_index:
-        found = image_platform(runner, str(ref))
-        if found != wanted:
-            raise ConfigError(
-                f"manifests[{number}]: {ref} is a {found} image, but the spec says {wanted}"
-            )
-        return ref
-    images = platform_entries(fetched.body)
-    matching = [m for m in images if m.platform == wanted]
-    if not matching:
-        have = ", ".join(m.platform for m in images) or "no platform"
-        raise ConfigError(f"manifests[{number}]: {ref} has {have}, but the spec says {wanted}")
-    if len(images) == 1:
-        # The whole index, so its attestation manifests come along.
-        return ref
-    return ref.at(matching[0].digest)
-
-
 def _create(
-    runner: Runner, targets: list[Reference], sources: list[Reference], backend: Backend
+    runner: Runner,
+    targets: list[Reference],
+    sources: list[Reference],
+    backend: Backend,
+    *,
+    annotations: Mapping[str, str] | None = None,
 ) -> ManifestResult:
     names = [str(t) for t in targets]
+    if annotations and backend != "imagetools":
+        # `docker manifest annotate` sets platform fields of entries, never index annotations.
+        raise ConfigError("the docker backend cannot set index annotations; use imagetools")
     if backend == "imagetools":
         used = [str(s) for s in sources]
-        _write(runner, names[0], imagetools_create_argv(names, used))
+        _write(runner, names[0], imagetools_create_argv(names, used, annotations=annotations))
     else:
         expanded = _single_platform_sources(runner, sources)
         used = [str(s) for s in expanded]
@@ -416,8 +372,8 @@ def _single_platform_sources(runner: Runner, sources: list[Reference]) -> list[R
     out: list[Reference] = []
     for source in sources:
         fetched = fetch(runner, str(source))
-        if fetched.is_index:
-            out += [source.at(m.digest) for m in platform_entries(fetched.body)]
+        if fetched.index is not None:
+            out += [source.at(m.digest) for m in platform_entries(fetched.index)]
         else:
             out.append(source)
     return list(dict.fromkeys(out))
@@ -441,13 +397,14 @@ def _write(runner: Runner, ref: str, argv: list[str]) -> None:
 
 
 def release(
-    settings: Settings,
     version: str,
+    *,
+    image: str,
     from_tag: str = "latest",
     runner: Runner | None = None,
 ) -> ReleaseResult:
     """``IMAGE:VERSION`` -> the index behind ``IMAGE:FROM``, by digest, byte for byte."""
-    image = settings.require_image()
+    parse_reference(image, what="image", digest_ok=False)
     check_tag(version, "version")
     check_tag(from_tag, "source tag")
     if version == from_tag:

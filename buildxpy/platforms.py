@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform as _host
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -123,8 +122,3 @@ def read_archs(path: Path) -> list[Platform]:
     if not items:
         raise ConfigError(f"{path} names no platform")
     return parse_list(str(p) for p in items)
-
-
-def native() -> Platform:
-    machine = _host.machine().lower()
-    return parse(f"linux/{machine}")

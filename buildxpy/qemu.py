@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from buildxpy.doctor import BINFMT_DIR, Check, emulator_check, needs_emulation
+from buildxpy.emulation import BINFMT_DIR, host_platform, needing_qemu
 from buildxpy.errors import BuildxpyError, CommandFailed
-from buildxpy.platforms import Platform, native
+from buildxpy.health import Check, emulator_check
+from buildxpy.platforms import Platform, parse_list
 from buildxpy.runner import Runner
 
 # Pinned so a registration is reproducible; --image picks a mirror or another release.
@@ -25,7 +26,7 @@ class QemuResult(BaseModel):
 
 
 def qemu_install(
-    platforms: Sequence[Platform],
+    platforms: Sequence[Platform | str],
     runner: Runner | None = None,
     *,
     image: str = BINFMT_IMAGE,
@@ -34,8 +35,7 @@ def qemu_install(
     host: Platform | None = None,
 ) -> QemuResult:
     runner = runner or Runner()
-    host = host or native()
-    foreign = [p for p in platforms if needs_emulation(host, p)]
+    foreign = needing_qemu(host or host_platform(), parse_list(str(p) for p in platforms))
     before = {p: emulator_check(p, binfmt_dir) for p in foreign}
     missing = [p for p in foreign if force or before[p].status != "ok"]
     already = [str(p) for p in foreign if p not in missing]
@@ -47,10 +47,9 @@ def qemu_install(
             "run", "--privileged", "--rm", image, "--install", archs, mutating=True, timeout=600
         )
     except CommandFailed as exc:
-        raise BuildxpyError(
+        raise exc.restated(
             f"the emulator installer {image} did not run (exit code {exc.exit_code}); "
-            "is the image reachable? --binfmt-image picks a mirror",
-            details=exc.stderr_tail,
+            "is the image reachable? --binfmt-image picks a mirror"
         ) from None
     if result.dry_run:
         return QemuResult(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel
 
 from buildxpy import log, redact
-from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
+from buildxpy.errors import CommandFailed, ConfigError
 from buildxpy.runner import Runner
 
 PASSWORD_ENV = "BUILDXPY_REGISTRY_PASSWORD"  # noqa: S105 - a variable name, not a value
@@ -49,9 +49,8 @@ def login(registry: str, username: str, password: str, runner: Runner | None = N
             mutating=True, input=password, timeout=120,
         )  # fmt: skip
     except CommandFailed as exc:
-        raise BuildxpyError(
-            f"login to {registry} as {username!r} failed (exit code {exc.exit_code})",
-            details=exc.stderr_tail,
+        raise exc.restated(
+            f"login to {registry} as {username!r} failed (exit code {exc.exit_code})"
         ) from None
     if not result.dry_run:
         log.get().info("logged in", registry=registry, username=username)

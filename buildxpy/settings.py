@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -22,9 +21,15 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
-from buildxpy import redact
+from buildxpy.build_secrets import parse_secret
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import Platform, parse, read_archs
 
@@ -61,6 +66,8 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
 
 _config_file: ContextVar[Path | None] = ContextVar("buildxpy_config_file", default=None)
 _config_dir: ContextVar[Path | None] = ContextVar("buildxpy_config_dir", default=None)
+# Set by `load`: only then do the environment and the config file count.
+_with_sources: ContextVar[bool] = ContextVar("buildxpy_with_sources", default=False)
 
 
 def _split_list(value: Any) -> Any:
@@ -223,7 +230,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, EnvSource(settings_cls), FileSource(settings_cls)
+        if not _with_sources.get():
+            return (init_settings,)
+        return init_settings, EnvSource(settings_cls), *file_sources(settings_cls)
 
     @field_validator("image")
     @classmethod
@@ -273,15 +282,30 @@ class Settings(BaseSettings):
     @field_validator("secrets")
     @classmethod
     def _secrets(cls, secrets: list[str]) -> list[str]:
+        # Only the form: whether the variable is set or the file exists matters only to the
+        # commands that pass secrets to docker (build_secrets.resolve_secrets).
         for spec in secrets:
-            check_secret(spec)
+            parse_secret(spec)
         return secrets
 
     @model_validator(mode="after")
     def _do_not_push(self) -> Settings:
-        if os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
+        if _with_sources.get() and os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
             self.push = False
         return self
+
+    @classmethod
+    def from_sources(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        config: Path | None = None,
+        cwd: Path | None = None,
+    ) -> Settings:
+        """As the command line sees them: ``overrides`` > ``BUILDXPY_*`` and ``DO_NOT_PUSH`` >
+        ``buildxpy.toml`` or ``[tool.buildxpy]`` > defaults. ``Settings(...)`` itself takes only
+        the values it is given."""
+        return load(overrides, config=config, cwd=cwd)
 
     @property
     def refs(self) -> list[str]:
@@ -308,35 +332,11 @@ class Settings(BaseSettings):
         return self.image
 
 
-def check_secret(spec: str) -> dict[str, str]:
-    """Validate a ``--secret`` value; register the environment value it names as a secret."""
-    fields: dict[str, str] = {}
-    for part in spec.split(","):
-        key, eq, val = part.partition("=")
-        if not eq or not key or not val:
-            raise ValueError(f"invalid secret {spec!r}: expected id=ID,src=PATH or id=ID,env=VAR")
-        fields[key.strip()] = val.strip()
-    unknown = set(fields) - {"id", "src", "source", "env", "type"}
-    if unknown or "id" not in fields:
-        raise ValueError(f"invalid secret {spec!r}: expected id=ID,src=PATH or id=ID,env=VAR")
-    src = fields.get("src") or fields.get("source")
-    env = fields.get("env")
-    if fields.get("type") == "env" and not env:
-        env = fields["id"]
-    if bool(src) == bool(env):
-        raise ValueError(f"invalid secret {spec!r}: give exactly one of src= or env=")
-    if env is not None:
-        if env not in os.environ:
-            raise ValueError(f"secret {fields['id']!r}: environment variable {env} is not set")
-        redact.add_secret(os.environ[env])
-    elif src is not None and not Path(src).is_file():
-        raise ValueError(f"secret {fields['id']!r}: file {src} does not exist")
-    return fields
-
-
 class EnvSource(PydanticBaseSettingsSource):
-    """Reads exactly the variables SPEC names; pydantic's own env source would parse
-    ``BUILDXPY_BUILDER`` as the whole nested table."""
+    """Reads exactly the variables SPEC names. pydantic-settings' own env source maps
+    ``BUILDXPY_BUILDER`` onto the whole nested ``builder`` table (it expects JSON there), so it
+    cannot read ``BUILDXPY_BUILDER`` as ``builder.name`` next to ``BUILDXPY_BUILDER_DRIVER`` as
+    ``builder.driver``; comma lists are split by the fields' own validators."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -354,38 +354,69 @@ class EnvSource(PydanticBaseSettingsSource):
         return out
 
 
-class FileSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        path, table = find_config_file(_config_file.get(), _config_dir.get() or Path.cwd())
-        if path is None:
-            return {}
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from None
-        for key in table:
-            data = data.get(key, {})
+def file_sources(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The config file, read by pydantic-settings' own TOML source; every way the file can be
+    unreadable becomes one line that names it. ``[tool.buildxpy]`` is picked out here rather than
+    by ``PyprojectTomlConfigSettingsSource``, which takes the table name from ``model_config`` (and
+    then warns on every run that reads no pyproject.toml) and fails on ``tool = 3``."""
+    path, in_pyproject = find_config_file(_config_file.get(), _config_dir.get() or Path.cwd())
+    if path is None:
+        return ()
+    try:
+        data: Any = TomlConfigSettingsSource(settings_cls, path).toml_data
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    for table in ("tool", "buildxpy") if in_pyproject else ():
+        data = data.get(table, {})
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: [{'.'.join(table)}] is not a table")
-        return data
+            raise ConfigError(f"{path}: `{table}` is not a table")
+    return (InitSettingsSource(settings_cls, data),)
 
 
-def find_config_file(explicit: Path | None, cwd: Path) -> tuple[Path | None, tuple[str, ...]]:
+def find_config_file(explicit: Path | None, cwd: Path) -> tuple[Path | None, bool]:
+    """The file to read, and whether it is a ``pyproject.toml`` (read from ``[tool.buildxpy]``)."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
-        if explicit.name == "pyproject.toml":
-            return explicit, ("tool", "buildxpy")
-        return explicit, ()
+        return explicit, explicit.name == "pyproject.toml"
     if (cwd / "buildxpy.toml").is_file():
-        return cwd / "buildxpy.toml", ()
+        return cwd / "buildxpy.toml", False
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
-        return pyproject, ("tool", "buildxpy")
-    return None, ()
+        return pyproject, True
+    return None, False
+
+
+def parse_node_flag(text: str) -> dict[str, Any]:
+    """``NAME=ENDPOINT[;platforms=a,b][;buildkitd-flags=…][;driver-opt=k=v]``."""
+    head, *options = text.split(";")
+    name, eq, endpoint = head.partition("=")
+    usage = f"invalid --node {text!r}: expected NAME=ENDPOINT[;platforms=a,b]"
+    if not eq or not name.strip() or not endpoint.strip():
+        raise ConfigError(usage)
+    node: dict[str, Any] = {"name": name.strip(), "endpoint": endpoint.strip()}
+    for option in options:
+        key, eq, value = option.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq:
+            raise ConfigError(usage)
+        if key == "platforms":
+            node["platforms"] = [p.strip() for p in value.split(",") if p.strip()]
+        elif key == "buildkitd_flags":
+            node["buildkitd_flags"] = value
+        elif key in ("driver_opt", "driver_opts"):
+            node.setdefault("driver_opts", []).append(value)
+        else:
+            raise ConfigError(f"invalid --node {text!r}: unknown option {key!r}")
+    return node
+
+
+def from_values(values: Mapping[str, Any]) -> Settings:
+    """Settings from these values alone (None means "not given"): no environment, no file."""
+    try:
+        return Settings(**{key: value for key, value in values.items() if value is not None})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
 
 
 def load(
@@ -395,15 +426,15 @@ def load(
     cwd: Path | None = None,
 ) -> Settings:
     """Build the settings; ``overrides`` are the command-line flags that were given."""
-    file_token = _config_file.set(config)
-    dir_token = _config_dir.set(cwd)
+    tokens = (_config_file.set(config), _config_dir.set(cwd), _with_sources.set(True))
     try:
         return Settings(**dict(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(describe(exc)) from None
     finally:
-        _config_file.reset(file_token)
-        _config_dir.reset(dir_token)
+        _config_file.reset(tokens[0])
+        _config_dir.reset(tokens[1])
+        _with_sources.reset(tokens[2])
 
 
 def describe(exc: ValidationError) -> str:

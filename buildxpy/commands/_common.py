@@ -6,31 +6,76 @@ Kept free of heavy imports at module level; functions import what they need.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar
 
 if TYPE_CHECKING:
     from buildxpy.runner import Runner
     from buildxpy.settings import Settings
 
-Handler = Callable[[argparse.Namespace], int]
+A = TypeVar("A", bound="Globals")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Globals:
+    """What every command is given: the global options and the settings flags the user gave.
+    Each command declares a subclass with its own options and takes exactly that."""
+
+    config: Path | None = None
+    log_format: str = "auto"
+    verbose: int = 0
+    quiet: bool = False
+    dry_run: bool = False
+    # Settings keys from the flags given on the command line (flags not given are absent).
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_namespace(cls, namespace: argparse.Namespace) -> Self:
+        # A parser may leave out an option its command does not offer: the field's default holds.
+        values = {
+            f.name: getattr(namespace, f.name)
+            for f in fields(cls)
+            if f.name != "overrides" and hasattr(namespace, f.name)
+        }
+        if values.get("config") is not None:
+            values["config"] = Path(values["config"])
+        return cls(**values, overrides=flag_overrides(namespace))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonArgs(Globals):
+    json: bool = False
 
 
 def add_command(
     subparsers: Any,
     common: argparse.ArgumentParser,
     name: str,
-    handler: Handler,
+    args_type: type[A],
+    run: Callable[[A], int],
     help_text: str,
 ) -> argparse.ArgumentParser:
+    """A sub-command whose options arrive as ``args_type``; ``run`` is called with them."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name, parents=[common], help=help_text, description=help_text
     )
-    parser.set_defaults(func=handler)
+    parser.set_defaults(func=functools.partial(_dispatch, args_type, run))
     return parser
+
+
+def add_group(subparsers: Any, name: str, help_text: str, dest: str) -> Any:
+    """A command made of actions (``builder setup``): argparse itself refuses it without one."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest=dest, metavar="ACTION", required=True)
+
+
+def _dispatch(args_type: type[A], run: Callable[[A], int], namespace: argparse.Namespace) -> int:
+    return run(args_type.from_namespace(namespace))
 
 
 def add_image_flags(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +160,8 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         if dest == "platforms":
             value = [item for chunk in value for item in chunk.split(",") if item.strip()]
         elif dest == "nodes":
+            from buildxpy.settings import parse_node_flag
+
             value = [parse_node_flag(item) for item in value]
         target = out
         for key in path[:-1]:
@@ -123,45 +170,16 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def parse_node_flag(text: str) -> dict[str, Any]:
-    """``NAME=ENDPOINT[;platforms=a,b][;buildkitd-flags=…][;driver-opt=k=v]``."""
-    from buildxpy.errors import ConfigError
-
-    head, *options = text.split(";")
-    name, eq, endpoint = head.partition("=")
-    usage = f"invalid --node {text!r}: expected NAME=ENDPOINT[;platforms=a,b]"
-    if not eq or not name.strip() or not endpoint.strip():
-        raise ConfigError(usage)
-    node: dict[str, Any] = {"name": name.strip(), "endpoint": endpoint.strip()}
-    for option in options:
-        key, eq, value = option.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq:
-            raise ConfigError(usage)
-        if key == "platforms":
-            node["platforms"] = [p.strip() for p in value.split(",") if p.strip()]
-        elif key == "buildkitd_flags":
-            node["buildkitd_flags"] = value
-        elif key in ("driver_opt", "driver_opts"):
-            node.setdefault("driver_opts", []).append(value)
-        else:
-            raise ConfigError(f"invalid --node {text!r}: unknown option {key!r}")
-    return node
-
-
-def load_settings(args: argparse.Namespace, **extra: Any) -> Settings:
+def load_settings(args: Globals, **extra: Any) -> Settings:
     from buildxpy import settings
 
-    overrides = flag_overrides(args)
-    overrides.update(extra)
-    config = getattr(args, "config", None)
-    return settings.load(overrides, config=Path(config) if config else None)
+    return settings.load({**args.overrides, **extra}, config=args.config)
 
 
-def make_runner(args: argparse.Namespace) -> Runner:
+def make_runner(args: Globals) -> Runner:
     from buildxpy import runner
 
-    return runner.create(dry_run=bool(getattr(args, "dry_run", False)))
+    return runner.create(dry_run=args.dry_run)
 
 
 def print_json(data: Any, file: TextIO | None = None) -> None:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import (
+    JsonArgs,
     add_build_flags,
     add_command,
     add_image_flags,
@@ -14,9 +16,14 @@ from buildxpy.commands._common import (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class BuildArgs(JsonArgs):
+    pass
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        subparsers, common, "build", run,
+        subparsers, common, "build", BuildArgs, run,
         "build a multi-platform image with one `docker buildx build` and push it",
     )  # fmt: skip
     add_build_flags(parser)
@@ -33,11 +40,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from buildxpy.build import build
+def run(args: BuildArgs) -> int:
+    from buildxpy.build_spec import spec_from_settings
+    from buildxpy.image_build import build_image
 
-    settings = load_settings(args)
-    result = build(settings, make_runner(args))
+    result = build_image(spec_from_settings(load_settings(args)), make_runner(args))
     if args.dry_run:
         return 0
     if args.json:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
+    JsonArgs,
     add_builder_flags,
     add_command,
+    add_group,
     add_json_flag,
     load_settings,
     make_runner,
@@ -19,11 +22,26 @@ if TYPE_CHECKING:
     from buildxpy.builders import Builder
 
 
-def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = add_command(subparsers, common, "builder", _missing_action, "manage buildx builders")
-    actions = parser.add_subparsers(dest="builder_action", metavar="ACTION", required=True)
+@dataclass(frozen=True, kw_only=True)
+class SetupArgs(JsonArgs):
+    force: bool = False
+    bootstrap: bool = True
+    use: bool = False
+    timeout: float = 300.0
 
-    setup = add_command(actions, common, "setup", _setup,
+
+@dataclass(frozen=True, kw_only=True)
+class NamedArgs(JsonArgs):
+    """``inspect``, ``rm``, ``use``, ``stop``: NAME, else the configured builder."""
+
+    name: str | None = None
+    keep_state: bool = False
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    actions = add_group(subparsers, "builder", "manage buildx builders", "builder_action")
+
+    setup = add_command(actions, common, "setup", SetupArgs, _setup,
                         "make the configured builder exist as configured, then boot it")  # fmt: skip
     add_builder_flags(setup)
     setup.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
@@ -36,18 +54,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                        help="how long booting may take (default: 300)")  # fmt: skip
     add_json_flag(setup)
 
-    ls = add_command(actions, common, "ls", _ls, "list builders and their nodes")
+    ls = add_command(actions, common, "ls", JsonArgs, _ls, "list builders and their nodes")
     add_json_flag(ls)
-    inspect = add_command(actions, common, "inspect", _inspect, "show one builder and its nodes")
+    inspect = add_command(actions, common, "inspect", NamedArgs, _inspect,
+                          "show one builder and its nodes")  # fmt: skip
     _name_argument(inspect)
     add_json_flag(inspect)
-    rm = add_command(actions, common, "rm", _rm,
+    rm = add_command(actions, common, "rm", NamedArgs, _rm,
                      "remove a builder and the docker contexts buildxpy created for it")  # fmt: skip
     _name_argument(rm)
     rm.add_argument("--keep-state", action="store_true", help="keep BuildKit's state volume")
-    use = add_command(actions, common, "use", _use, "make a builder the current one")
+    use = add_command(actions, common, "use", NamedArgs, _use, "make a builder the current one")
     use.add_argument("name", metavar="NAME")
-    stop = add_command(actions, common, "stop", _stop, "stop a builder's BuildKit")
+    stop = add_command(actions, common, "stop", NamedArgs, _stop, "stop a builder's BuildKit")
     _name_argument(stop)
 
 
@@ -56,30 +75,28 @@ def _name_argument(parser: argparse.ArgumentParser) -> None:
                         help="builder name (default: the configured builder)")  # fmt: skip
 
 
-def _missing_action(args: argparse.Namespace) -> int:
-    raise SystemExit(2)
-
-
-def _builder_name(args: argparse.Namespace) -> str:
+def _builder_name(args: NamedArgs) -> str:
     """NAME, else the configured builder; validated like configuration before any docker call."""
-    if args.name is not None:
-        args.builder_name = args.name
-    return load_settings(args).builder.name
+    extra = (
+        {"builder": {**args.overrides.get("builder", {}), "name": args.name}} if args.name else {}
+    )
+    return load_settings(args, **extra).builder.name
 
 
-def _setup(args: argparse.Namespace) -> int:
-    from buildxpy.builders import setup_builder
+def _setup(args: SetupArgs) -> int:
+    from buildxpy.builders import ensure_builder
 
     settings = load_settings(args)
-    runner = make_runner(args)
-    builder = setup_builder(settings, runner, force=args.force, bootstrap=args.bootstrap,
-                            use=args.use, timeout=args.timeout)  # fmt: skip
+    builder = ensure_builder(
+        settings.builder, settings.builder_platforms, make_runner(args),
+        force=args.force, bootstrap=args.bootstrap, use=args.use, timeout=args.timeout,
+    )  # fmt: skip
     if args.json:
         print_json(builder.model_dump(mode="json"))
     return 0
 
 
-def _ls(args: argparse.Namespace) -> int:
+def _ls(args: JsonArgs) -> int:
     from buildxpy.builders import list_builders_info
 
     builders = list_builders_info(make_runner(args))
@@ -87,7 +104,7 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inspect(args: argparse.Namespace) -> int:
+def _inspect(args: NamedArgs) -> int:
     from buildxpy.builders import inspect_builder
 
     builder = inspect_builder(_builder_name(args), make_runner(args))
@@ -98,21 +115,21 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rm(args: argparse.Namespace) -> int:
+def _rm(args: NamedArgs) -> int:
     from buildxpy.builders import remove_builder
 
     remove_builder(_builder_name(args), make_runner(args), keep_state=args.keep_state)
     return 0
 
 
-def _use(args: argparse.Namespace) -> int:
+def _use(args: NamedArgs) -> int:
     from buildxpy.builders import use_builder
 
     use_builder(_builder_name(args), make_runner(args))
     return 0
 
 
-def _stop(args: argparse.Namespace) -> int:
+def _stop(args: NamedArgs) -> int:
     from buildxpy.builders import stop_builder
 
     stop_builder(_builder_name(args), make_runner(args))

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
+    JsonArgs,
     add_build_flags,
     add_command,
     add_image_flags,
@@ -16,13 +18,19 @@ from buildxpy.commands._common import (
     print_table,
 )
 
+
+@dataclass(frozen=True, kw_only=True)
+class ExportArgs(JsonArgs):
+    pass
+
+
 if TYPE_CHECKING:
-    from buildxpy.export import ExportResult
+    from buildxpy.image_export import ExportResult
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        subparsers, common, "export", run,
+        subparsers, common, "export", ExportArgs, run,
         "build one image tarball per platform (type=docker), concurrently; optionally docker load them",
     )  # fmt: skip
     add_image_flags(parser)
@@ -36,11 +44,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from buildxpy.export import export
+def run(args: ExportArgs) -> int:
+    from buildxpy.build_spec import spec_from_settings
+    from buildxpy.image_export import export_images
 
-    settings = load_settings(args)
-    results = export(settings, runner=make_runner(args), load=settings.load)
+    spec = spec_from_settings(load_settings(args))
+    results = export_images(spec, runner=make_runner(args), load=spec.load)
     if not args.quiet:
         show_table(results)
     if args.json:

@@ -1,21 +1,32 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
-from buildxpy.commands._common import add_command, add_json_flag, make_runner, print_json
+from buildxpy.commands._common import JsonArgs, add_command, add_json_flag, make_runner, print_json
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        subparsers, common, "load", run, "docker load image tarballs; print the loaded references"
+        subparsers,
+        common,
+        "load",
+        LoadArgs,
+        run,
+        "docker load image tarballs; print the loaded references",
     )
     parser.add_argument("tarballs", nargs="+", metavar="TAR", help="image tarball to load")
     add_json_flag(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from buildxpy.export import load_tarballs
+@dataclass(frozen=True, kw_only=True)
+class LoadArgs(JsonArgs):
+    tarballs: list[str]
+
+
+def run(args: LoadArgs) -> int:
+    from buildxpy.image_export import load_tarballs
 
     results = load_tarballs(args.tarballs, make_runner(args))
     if args.json:

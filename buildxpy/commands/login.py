@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from buildxpy.commands._common import add_command, make_runner
+from buildxpy.commands._common import Globals, add_command, make_runner
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        subparsers, common, "login", run,
+        subparsers, common, "login", LoginArgs, run,
         "log in to a registry; the password comes from stdin or BUILDXPY_REGISTRY_PASSWORD",
     )  # fmt: skip
     parser.add_argument("registry", metavar="REGISTRY", help="registry host[:port], e.g. ghcr.io")
@@ -18,9 +19,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="read the password from standard input")  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
-    from buildxpy.login import login, password_from
+@dataclass(frozen=True, kw_only=True)
+class LoginArgs(Globals):
+    registry: str
+    username: str
+    password_stdin: bool = False
 
-    password = password_from(sys.stdin.read() if args.password_stdin else None)
+
+def run(args: LoginArgs) -> int:
+    from buildxpy.registry_login import login, password_from
+
+    password = password_from(_stdin_text() if args.password_stdin else None)
     login(args.registry, args.username, password, make_runner(args))
     return 0
+
+
+def _stdin_text() -> str:
+    from buildxpy.errors import ConfigError
+
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:
+        return sys.stdin.read()
+    try:
+        return bytes(binary.read()).decode()
+    except UnicodeDecodeError:
+        raise ConfigError("the password on standard input is not UTF-8 text") from None

@@ -1,22 +1,31 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buildxpy.commands._common import add_command, add_json_flag, make_runner, print_json
+from buildxpy.commands._common import (
+    JsonArgs,
+    add_command,
+    add_group,
+    add_json_flag,
+    make_runner,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from buildxpy.manifest import Backend
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = add_command(
-        subparsers, common, "manifest", _missing_action,
-        "create and inspect multi-platform manifest lists (image indexes)",
+    actions = add_group(
+        subparsers, "manifest",
+        "create and inspect multi-platform manifest lists (image indexes)", "manifest_action",
     )  # fmt: skip
-    actions = parser.add_subparsers(dest="manifest_command", metavar="ACTION", required=True)
 
     create = add_command(
-        actions, common, "create", run_create,
+        actions, common, "create", CreateArgs, run_create,
         "make one manifest list REF from per-platform images or existing indexes",
     )  # fmt: skip
     create.add_argument("ref", nargs="?", metavar="REF", help="the list to write, e.g. reg/app:1.0")
@@ -28,28 +37,40 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(create)
 
     inspect = add_command(
-        actions, common, "inspect", run_inspect, "show the platforms of REF and their digests"
+        actions,
+        common,
+        "inspect",
+        InspectArgs,
+        run_inspect,
+        "show the platforms of REF and their digests",
     )
     inspect.add_argument("ref", metavar="REF")
     add_json_flag(inspect)
 
 
-def _missing_action(args: argparse.Namespace) -> int:
-    # argparse requires an action, so this only runs when called directly.
-    print("usage: buildxpy manifest {create,inspect} …", file=sys.stderr)
-    return 2
+@dataclass(frozen=True, kw_only=True)
+class CreateArgs(JsonArgs):
+    ref: str | None = None
+    sources: list[str]
+    backend: Backend = "imagetools"
+    from_spec: Path | None = None
 
 
-def run_create(args: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True)
+class InspectArgs(JsonArgs):
+    ref: str
+
+
+def run_create(args: CreateArgs) -> int:
     from buildxpy import manifest
     from buildxpy.errors import ConfigError
 
     if args.from_spec is not None:
         if args.ref or args.sources:
             raise ConfigError("give either --from-spec FILE or REF SOURCE…, not both")
-        result = manifest.manifest_create_from_spec(
-            args.from_spec, make_runner(args), backend=args.backend
-        )
+        from buildxpy.manifest_spec import manifest_create_from_spec
+
+        result = manifest_create_from_spec(args.from_spec, make_runner(args), backend=args.backend)
     else:
         if not args.ref or not args.sources:
             raise ConfigError("manifest create needs REF and at least one SOURCE (or --from-spec)")
@@ -63,7 +84,7 @@ def run_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_inspect(args: argparse.Namespace) -> int:
+def run_inspect(args: InspectArgs) -> int:
     from buildxpy import manifest
     from buildxpy.commands._common import print_table
 

@@ -1,19 +1,28 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
-from buildxpy.commands._common import add_command, add_json_flag, load_settings, make_runner
+from buildxpy.commands._common import (
+    JsonArgs,
+    add_command,
+    add_group,
+    add_json_flag,
+    load_settings,
+    make_runner,
+)
 
 # Kept here, not imported from buildxpy.qemu, so --help loads no pydantic.
 BINFMT_IMAGE_HELP = "tonistiigi/binfmt:qemu-v8.1.5"
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    qemu = subparsers.add_parser("qemu", help="QEMU user-mode emulation for foreign platforms")
-    commands = qemu.add_subparsers(dest="qemu_command", metavar="COMMAND", required=True)
+    actions = add_group(
+        subparsers, "qemu", "QEMU user-mode emulation for foreign platforms", "qemu_action"
+    )
     parser = add_command(
-        commands, common, "install", install,
+        actions, common, "install", QemuInstallArgs, install,
         "register QEMU emulators (binfmt_misc, F flag) for the foreign platforms",
     )  # fmt: skip
     parser.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
@@ -25,7 +34,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def install(args: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True)
+class QemuInstallArgs(JsonArgs):
+    binfmt_image: str | None = None
+    force: bool = False
+
+
+def install(args: QemuInstallArgs) -> int:
     from buildxpy.commands._common import print_json
     from buildxpy.log import get
     from buildxpy.qemu import BINFMT_IMAGE, qemu_install

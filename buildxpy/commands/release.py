@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import (
+    JsonArgs,
     add_command,
     add_json_flag,
     load_settings,
@@ -14,7 +16,7 @@ from buildxpy.commands._common import (
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        subparsers, common, "release", run_release,
+        subparsers, common, "release", ReleaseArgs, run_release,
         "point IMAGE:VERSION at the index behind IMAGE:FROM, by digest, without rebuilding",
     )  # fmt: skip
     parser.add_argument("version", metavar="VERSION", help="the tag to write, e.g. v1.2.0")
@@ -24,10 +26,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def run_release(args: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True)
+class ReleaseArgs(JsonArgs):
+    version: str
+    from_tag: str = "latest"
+
+
+def run_release(args: ReleaseArgs) -> int:
     from buildxpy import manifest
 
-    result = manifest.release(load_settings(args), args.version, args.from_tag, make_runner(args))
+    image = load_settings(args).require_image()
+    result = manifest.release(
+        args.version, image=image, from_tag=args.from_tag, runner=make_runner(args)
+    )
     if args.json:
         print_json(result.model_dump())
     elif not result.dry_run:

@@ -47,3 +47,25 @@ def test_py_typed_is_shipped() -> None:
     from importlib.resources import files
 
     assert files("buildxpy").joinpath("py.typed").is_file()
+
+
+def test_dir_lists_the_public_api() -> None:
+    names = dir(buildxpy)
+    for name in ("build", "export", "setup_builder", "doctor", "manifest_create", "release"):
+        assert name in names
+
+
+def test_public_functions_survive_importing_every_module() -> None:
+    """A submodule named like a public function would replace it on the package when imported."""
+    import pkgutil
+
+    for module in pkgutil.walk_packages(buildxpy.__path__, "buildxpy."):
+        if not module.name.endswith("__main__"):
+            __import__(module.name)
+    for name in buildxpy.__all__:
+        value = getattr(buildxpy, name)
+        assert not isinstance(value, type(buildxpy)), f"buildxpy.{name} is a module"
+
+
+def test_all_matches_the_lazy_exports() -> None:
+    assert sorted(buildxpy.__all__) == sorted([*buildxpy._EXPORTS, "__version__"])

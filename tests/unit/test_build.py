@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 
 from buildxpy import cli, settings
-from buildxpy.build import METADATA_NAME, build, digest_of, read_metadata
+from buildxpy.build_spec import spec_from_settings
+from buildxpy.docker_json import BuildMetadata
 from buildxpy.errors import BuilderNotFound, BuildxpyError, CommandFailed
+from buildxpy.image_build import METADATA_NAME, BuildResult, build_image, read_metadata
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
+
+
+def build(configured: settings.Settings, runner: FakeRunner) -> BuildResult:
+    return build_image(spec_from_settings(configured), runner)
+
 
 DATA = Path(__file__).parent.parent / "data"
 SAMPLES = sorted(DATA.glob("metadata-*.json"))
@@ -55,17 +62,18 @@ def test_samples_were_recorded() -> None:
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_digest_is_read_from_each_recorded_sample(path: Path) -> None:
     metadata = read_metadata(path)
-    digest = digest_of(metadata)
+    digest = metadata.digest
     assert digest is not None
     assert digest.startswith("sha256:")
     assert len(digest) == len("sha256:") + 64
     # buildx writes the same digest into the image descriptor: two independent fields agree.
-    assert metadata["containerimage.descriptor"]["digest"] == digest
+    assert metadata.descriptor is not None
+    assert metadata.descriptor.digest == digest
 
 
 def test_no_digest_when_buildx_wrote_none() -> None:
-    assert digest_of({"buildx.build.ref": "default/default/abc"}) is None
-    assert digest_of({"containerimage.digest": ""}) is None
+    assert BuildMetadata.model_validate({"buildx.build.ref": "default/default/abc"}).digest is None
+    assert BuildMetadata.model_validate({"containerimage.digest": ""}).digest is None
 
 
 def test_unreadable_metadata_is_one_clear_error(tmp_path: Path) -> None:

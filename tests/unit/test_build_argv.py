@@ -6,11 +6,16 @@ from typing import Any
 import pytest
 
 from buildxpy import settings
-from buildxpy.build import build_argv
+from buildxpy.build_argv import build_argv as spec_argv
+from buildxpy.build_spec import spec_from_settings
 
 META = "dist/build-metadata.json"
 HEAD = ["buildx", "build", "--builder", "buildxpy", "--platform", "linux/amd64,linux/arm64"]
 TAIL = ["--metadata-file", META, "--push", "."]
+
+
+def build_argv(configured: settings.Settings, **options: Any) -> list[str]:
+    return spec_argv(spec_from_settings(configured), **options)
 
 
 @pytest.fixture(autouse=True)

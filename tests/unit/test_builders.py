@@ -9,9 +9,19 @@ from typing import Any
 
 import pytest
 
-from buildxpy import builders, cli
+from buildxpy import (
+    builder_boot,
+    builder_facts,
+    builder_natives,
+    builder_state,
+    builders,
+    cli,
+    emulation,
+)
 from buildxpy import settings as settings_mod
 from buildxpy.builder_plan import StoredNode
+from buildxpy.builders import Builder
+from buildxpy.docker_json import DockerInfo, LsBuilder, load_json, parse_context_ls
 from buildxpy.errors import BuilderNotFound, BuildxpyError
 from buildxpy.platforms import parse
 from tests.fakes import FakeRunner, joined
@@ -41,21 +51,27 @@ def settings_for(tmp_path: Path, **builder: Any) -> settings_mod.Settings:
     return settings_mod.load({"platforms": PLATFORMS, "builder": builder}, cwd=tmp_path)
 
 
+def setup(configured: settings_mod.Settings, runner: FakeRunner, **options: Any) -> Builder:
+    return builders.ensure_builder(
+        configured.builder, configured.builder_platforms, runner, **options
+    )
+
+
 def recorded_tb(config_dir: Path, fake: FakeRunner, *, owned: bool = True) -> None:
     """The `tb` builder as buildx recorded it, and what buildxpy remembered when it made it."""
     fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-context-nodes.jsonl").read_text())
     instances = config_dir / "buildx" / "instances"
     instances.mkdir(parents=True)
     shutil.copy(DATA / "buildx-instance-context-nodes.json", instances / "tb")
-    state = builders.BuilderState(
+    state = builder_state.BuilderState(
         contexts={"tn1": SOCK1, "tn2": SOCK2} if owned else {},
         natives={SOCK1: "linux/amd64", SOCK2: "linux/amd64"},
     )
-    builders.save_state(config_dir, "tb", state)
+    builder_state.save_state(config_dir, "tb", state)
 
 
-def ls_sample(text: str) -> dict[str, dict[str, Any]]:
-    return builders.ls_entries(FakeRunner().on("buildx", "ls", stdout=text))
+def ls_sample(text: str) -> dict[str, LsBuilder]:
+    return builder_facts.ls_entries(FakeRunner().on("buildx", "ls", stdout=text))
 
 
 def mutating(fake: FakeRunner) -> list[str]:
@@ -73,13 +89,13 @@ def mutating(fake: FakeRunner) -> list[str]:
 def test_ls_sample_is_deduplicated_by_name() -> None:
     entries = ls_sample((DATA / "buildx-ls-two-nodes.jsonl").read_text())
     assert list(entries) == ["smp", "default", "smpn2"]
-    smp = builders.to_builder(entries["smp"])
+    smp = builder_facts.to_builder(entries["smp"])
     assert [(n.name, n.endpoint, n.status, n.platforms) for n in smp.nodes] == [
         ("smp0", SOCK1, "inactive", ["linux/amd64", "linux/arm64"]),
         ("smpn2", "smpn2", "inactive", ["linux/arm/v7"]),
     ]
     assert smp.nodes[1].driver_opts == {"image": "foo:1"}
-    default = builders.to_builder(entries["default"])
+    default = builder_facts.to_builder(entries["default"])
     assert default.driver == "docker"
     assert default.nodes[0].buildkit == "v0.0.0+unknown"
     assert default.status == "running"
@@ -90,26 +106,30 @@ def test_ls_with_an_unreachable_daemon_is_an_error_not_a_crash() -> None:
         '{"Name":"default","Driver":"","LastActivity":"0001-01-01T00:00:00Z","Dynamic":false,'
         '"Nodes":[{"Name":"","Endpoint":""}],"Err":"Cannot connect to the Docker daemon"}'
     )
-    builder = builders.to_builder(ls_sample(line)["default"])
+    builder = builder_facts.to_builder(ls_sample(line)["default"])
     assert builder.status == "error"
     assert builder.nodes == []
 
 
 def test_context_ls_sample() -> None:
-    got = builders.parse_context_ls((DATA / "buildx-context-ls.jsonl").read_text())
-    assert got == {"default": SOCK1, "smpn2": "unix:///run/buildxpy-bed/node2/docker.sock"}
+    got = parse_context_ls((DATA / "buildx-context-ls.jsonl").read_text())
+    assert {c.name: c.docker_endpoint for c in got} == {
+        "default": SOCK1,
+        "smpn2": "unix:///run/buildxpy-bed/node2/docker.sock",
+    }
 
 
 def test_current_builder_sample(config_dir: Path) -> None:
     (config_dir / "buildx").mkdir()
     shutil.copy(DATA / "buildx-current.json", config_dir / "buildx" / "current")
-    assert builders.current_builder(config_dir) == "default"
+    assert builder_facts.current_builder(config_dir) == "default"
     (config_dir / "buildx" / "current").write_text('{"Key":"x","Name":"tb","Global":false}')
-    assert builders.current_builder(config_dir) == "tb"
+    assert builder_facts.current_builder(config_dir) == "tb"
 
 
 def test_node_info_sample_gives_the_native_platform() -> None:
-    assert builders.platform_from_info(json.loads(INFO)) == parse("linux/amd64")
+    info = load_json(DockerInfo, INFO, what="docker info")
+    assert builder_natives.platform_from_info(info) == parse("linux/amd64")
 
 
 @pytest.mark.parametrize(
@@ -118,21 +138,21 @@ def test_node_info_sample_gives_the_native_platform() -> None:
      ("s390x", "linux/s390x")],
 )  # fmt: skip
 def test_machine_names(machine: str, expected: str) -> None:
-    got = builders.platform_from_info({"OSType": "linux", "Architecture": machine})
+    got = builder_natives.platform_from_info(DockerInfo(OSType="linux", Architecture=machine))
     assert str(got) == expected
 
 
 def test_instance_file_wins_over_ls_for_configured_platforms(config_dir: Path) -> None:
     entries = ls_sample((DATA / "buildx-ls-context-nodes.jsonl").read_text())
-    running = json.loads(json.dumps(entries["tb"]))
-    running["Nodes"][0]["Status"] = "running"
-    running["Nodes"][0]["Platforms"] = ["linux/amd64", "linux/amd64/v2", "linux/386"]
-    without_store = builders.actual_builder(config_dir, running)
+    running = entries["tb"].model_copy(deep=True)
+    running.nodes[0].status = "running"
+    running.nodes[0].platforms = ["linux/amd64", "linux/amd64/v2", "linux/386"]
+    without_store = builder_facts.actual_builder(config_dir, running)
     assert without_store is not None
     assert without_store.nodes[0].platforms == ("linux/amd64", "linux/amd64/v2", "linux/386")
     (config_dir / "buildx" / "instances").mkdir(parents=True)
     shutil.copy(DATA / "buildx-instance-context-nodes.json", config_dir / "buildx/instances/tb")
-    with_store = builders.actual_builder(config_dir, running)
+    with_store = builder_facts.actual_builder(config_dir, running)
     assert with_store is not None
     assert with_store.nodes[0] == StoredNode(
         "tn1", "tn1", ("linux/amd64",), (), ("--allow-insecure-entitlement=network.host",)
@@ -146,9 +166,7 @@ def test_setup_with_nothing_changed_runs_one_read_only_query(
     tmp_path: Path, config_dir: Path, fake: FakeRunner
 ) -> None:
     recorded_tb(config_dir, fake)
-    builder = builders.setup_builder(
-        settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False
-    )
+    builder = setup(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False)
     assert fake.args_list() == [["buildx", "ls", "--format", "json"]]
     assert builder.commands == []
     assert [n.name for n in builder.nodes] == ["tn1", "tn2"]
@@ -159,17 +177,17 @@ def test_setup_without_state_asks_for_contexts_and_the_daemons(
     tmp_path: Path, config_dir: Path, fake: FakeRunner
 ) -> None:
     recorded_tb(config_dir, fake)
-    builders.state_path(config_dir, "tb").unlink()
+    builder_state.state_path(config_dir, "tb").unlink()
     fake.on("context", "ls", stdout=f'{{"Name":"tn1","DockerEndpoint":"{SOCK1}"}}\n'
                                     f'{{"Name":"tn2","DockerEndpoint":"{SOCK2}"}}\n')  # fmt: skip
     fake.on("--host", stdout=INFO)
-    builders.setup_builder(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False)
+    setup(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False)
     assert mutating(fake) == []
     assert joined(fake.find("--host")) == [
         f"--host {SOCK1} info --format {{{{json .}}}}",
         f"--host {SOCK2} info --format {{{{json .}}}}",
     ]
-    state = builders.load_state(config_dir, "tb")
+    state = builder_state.load_state(config_dir, "tb")
     assert state.natives == {SOCK1: "linux/amd64", SOCK2: "linux/amd64"}
     # Contexts it found are not its own: it must never remove them.
     assert state.contexts == {}
@@ -183,9 +201,7 @@ def test_setup_creates_contexts_and_nodes_and_remembers_the_contexts(
     fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text(), times=1)
     fake.on("context", "ls", stdout=(DATA / "buildx-context-ls.jsonl").read_text())
     fake.on("--host", stdout=INFO)
-    builder = builders.setup_builder(
-        settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False
-    )
+    builder = setup(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake, bootstrap=False)
     assert mutating(fake) == [
         f"context create tn1 --docker host={SOCK1}",
         f"context create tn2 --docker host={SOCK2}",
@@ -196,7 +212,7 @@ def test_setup_creates_contexts_and_nodes_and_remembers_the_contexts(
         ),
     ]
     assert builder.commands[0] == f"docker context create tn1 --docker host={SOCK1}"
-    assert builders.load_state(config_dir, "tb").contexts == {"tn1": SOCK1, "tn2": SOCK2}
+    assert builder_state.load_state(config_dir, "tb").contexts == {"tn1": SOCK1, "tn2": SOCK2}
 
 
 def test_dry_run_prints_the_plan_and_records_nothing(
@@ -206,7 +222,7 @@ def test_dry_run_prints_the_plan_and_records_nothing(
     fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
     fake.on("context", "ls", stdout=(DATA / "buildx-context-ls.jsonl").read_text())
     fake.on("--host", stdout=INFO)
-    builder = builders.setup_builder(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake)
+    builder = setup(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake)
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
         f"docker context create tn1 --docker host={SOCK1}",
@@ -222,21 +238,19 @@ def test_dry_run_prints_the_plan_and_records_nothing(
         "docker buildx inspect --bootstrap tb",
     ]
     assert [n.status for n in builder.nodes] == ["planned", "planned"]
-    assert not builders.state_path(config_dir, "tb").exists()
+    assert not builder_state.state_path(config_dir, "tb").exists()
 
 
 def test_removed_node_leaves_and_only_owned_contexts_go(
     tmp_path: Path, config_dir: Path, fake: FakeRunner
 ) -> None:
     recorded_tb(config_dir, fake)
-    builders.setup_builder(
-        settings_for(tmp_path, name="tb", nodes=TB_NODES[:1]), fake, bootstrap=False
-    )
+    setup(settings_for(tmp_path, name="tb", nodes=TB_NODES[:1]), fake, bootstrap=False)
     assert mutating(fake) == [
         "buildx create --leave --name tb --node tn2",
         "context rm --force tn2",
     ]
-    assert builders.load_state(config_dir, "tb").contexts == {"tn1": SOCK1}
+    assert builder_state.load_state(config_dir, "tb").contexts == {"tn1": SOCK1}
 
 
 def test_docker_driver_builder_is_only_checked(
@@ -244,7 +258,7 @@ def test_docker_driver_builder_is_only_checked(
 ) -> None:
     fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
     fake.on("--context", "default", "info", stdout=INFO)
-    builder = builders.setup_builder(settings_for(tmp_path, name="default"), fake)
+    builder = setup(settings_for(tmp_path, name="default"), fake)
     assert mutating(fake) == []
     assert builder.driver == "docker"
     assert builder.emulated == ["linux/arm64", "linux/arm/v7"]
@@ -257,17 +271,17 @@ def test_broken_docker_driver_builder_is_an_error(
     fake.on("buildx", "ls", stdout='{"Name":"default","Driver":"docker","Nodes":[{"Name":"default",'
             '"Endpoint":"default","Err":"Cannot connect to the Docker daemon"}]}\n')  # fmt: skip
     with pytest.raises(BuildxpyError, match=r"'default' \(docker driver\) is not usable: Cannot"):
-        builders.setup_builder(settings_for(tmp_path, name="default"), fake)
+        setup(settings_for(tmp_path, name="default"), fake)
 
 
 def test_use_runs_only_when_not_current(tmp_path: Path, config_dir: Path, fake: FakeRunner) -> None:
     recorded_tb(config_dir, fake)
     settings = settings_for(tmp_path, name="tb", nodes=TB_NODES)
-    builders.setup_builder(settings, fake, bootstrap=False, use=True)
+    setup(settings, fake, bootstrap=False, use=True)
     assert mutating(fake) == ["buildx use tb"]
     (config_dir / "buildx" / "current").write_text('{"Key":"x","Name":"tb","Global":false}')
     fake.calls.clear()
-    assert builders.setup_builder(settings, fake, bootstrap=False, use=True).current
+    assert setup(settings, fake, bootstrap=False, use=True).current
     assert mutating(fake) == []
 
 
@@ -277,7 +291,7 @@ BOOT_ERROR = (DATA / "buildx-bootstrap-pull-error.txt").read_text()
 
 
 def test_boot_failures_are_parsed_per_node() -> None:
-    assert builders.parse_boot_failures(BOOT_ERROR) == [
+    assert builder_boot.parse_boot_failures(BOOT_ERROR) == [
         ("smpn2", "foo:1", ('Error response from daemon: failed to resolve reference '
          '"docker.io/library/foo:1": failed to do request: Head '
          '"https://registry-1.docker.io/v2/library/foo/manifests/1": dial tcp: lookup '
@@ -305,7 +319,7 @@ def test_boot_failure_is_one_clear_paragraph(
     settings = settings_for(tmp_path, name="smp", platforms=["linux/amd64", "linux/arm64"],
                             driver_opts={"network": "host"})  # fmt: skip
     with pytest.raises(BuildxpyError) as info:
-        builders.setup_builder(settings, fake)
+        setup(settings, fake)
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(
@@ -330,7 +344,7 @@ def test_boot_failure_shows_the_container_log_tail(config_dir: Path, fake: FakeR
     )
     fake.on("--context", "ctx", "logs", stderr=log_lines)  # fmt: skip
     with pytest.raises(BuildxpyError) as info:
-        builders.boot(fake, "x", {"x0": "ctx"}, {"x0": "ctx"}, 10.0)
+        builder_boot.boot(fake, "x", {"x0": "ctx"}, {"x0": "ctx"}, 10.0)
     assert str(info.value) == "builder 'x' node 'x0' (ctx) failed to boot: container exited (1)"
     assert info.value.details == [f"level=info msg=line{i}" for i in range(10, 30)]
     assert fake.find("--context", "ctx", "logs")[0].args[3:] == [
@@ -341,7 +355,7 @@ def test_boot_failure_shows_the_container_log_tail(config_dir: Path, fake: FakeR
 
 
 def test_boot_gets_a_timeout(config_dir: Path, fake: FakeRunner) -> None:
-    builders.boot(fake, "x", {}, {}, 42.0)
+    builder_boot.boot(fake, "x", {}, {}, 42.0)
     assert fake.find("buildx", "inspect", "--bootstrap", "x")[0].timeout == 42.0
 
 
@@ -351,7 +365,7 @@ def test_running_builder_is_not_booted_again(
     recorded_tb(config_dir, fake)
     running = (DATA / "buildx-ls-context-nodes.jsonl").read_text().replace("inactive", "running")
     fake.on("buildx", "ls", stdout=running)
-    builders.setup_builder(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake)
+    setup(settings_for(tmp_path, name="tb", nodes=TB_NODES), fake)
     assert fake.find("buildx", "inspect") == []
 
 
@@ -371,7 +385,7 @@ def test_running_builder_is_not_booted_again(
     ],
 )  # fmt: skip
 def test_emulated_platforms(natives: list[str], configured: list[str], emulated: list[str]) -> None:
-    got = builders.emulated_platforms([parse(p) for p in configured], [parse(p) for p in natives])
+    got = emulation.emulated_platforms([parse(p) for p in configured], [parse(p) for p in natives])
     assert [str(p) for p in got] == emulated
 
 
@@ -389,11 +403,11 @@ def test_inspect_missing_builder_names_it(config_dir: Path, fake: FakeRunner) ->
 
 def test_rm_removes_only_the_contexts_buildxpy_created(config_dir: Path, fake: FakeRunner) -> None:
     recorded_tb(config_dir, fake)
-    builders.save_state(config_dir, "tb", builders.BuilderState(contexts={"tn2": SOCK2}))
+    builder_state.save_state(config_dir, "tb", builder_state.BuilderState(contexts={"tn2": SOCK2}))
     removed = builders.remove_builder("tb", fake, keep_state=True)
     assert mutating(fake) == ["buildx rm --keep-state tb", "context rm tn2"]
     assert removed.name == "tb"
-    assert not builders.state_path(config_dir, "tb").exists()
+    assert not builder_state.state_path(config_dir, "tb").exists()
 
 
 def test_rm_keeps_a_context_another_builder_runs_on(config_dir: Path, fake: FakeRunner) -> None:
@@ -418,7 +432,7 @@ def test_lock_serialises_changes_to_one_builder(config_dir: Path) -> None:
     events: list[str] = []
 
     def hold(tag: str) -> None:
-        with builders.builder_lock(config_dir, "tb"):
+        with builder_state.builder_lock(config_dir, "tb"):
             events.append(f"{tag} in")
             time.sleep(0.2)
             events.append(f"{tag} out")
@@ -523,9 +537,9 @@ def test_cli_inspect_defaults_to_the_configured_builder(
 
 def test_lone_node_boot_failure_is_named_after_the_node() -> None:
     stderr = (DATA / "buildx-bootstrap-pull-error-one-node.txt").read_text()
-    [(node, image, error)] = builders.parse_boot_failures(stderr, "zz10")
+    [(node, image, error)] = builder_boot.parse_boot_failures(stderr, "zz10")
     assert (node, image) == ("zz10", "moby/buildkit:buildx-stable-1")
-    message = builders.boot_failure_message(
+    message = builder_boot.boot_failure_message(
         "zz1", [(node, image, error)], {"zz10": "unix:///var/run/docker.sock"}, started=False
     )
     assert message.startswith(

@@ -124,3 +124,36 @@ def _parser_with_handler(handler: object) -> object:
         return parser
 
     return build
+
+
+@pytest.mark.parametrize("group", ["builder", "manifest", "qemu"])
+def test_a_command_group_without_an_action_is_a_usage_error(
+    group: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([group])
+    assert info.value.code == 2
+    assert "the following arguments are required: ACTION" in capsys.readouterr().err
+
+
+def test_failed_checks_go_through_the_one_error_boundary(
+    cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_fake.on("version", exit_code=1, stderr="Cannot connect to the Docker daemon\n")
+    cli_fake.on("buildx", "version", stdout="github.com/docker/buildx v0.30.0 abc\n")
+    assert cli.main(["doctor", "--platform", "linux/amd64"]) == 1
+    out, err = capsys.readouterr()
+    assert "FAIL  daemon" in out
+    assert err.splitlines()[-1] == "buildxpy: error: checks failed: daemon"
+
+
+def test_garbage_collection_runs_again_once_the_command_starts(cli_fake: FakeRunner) -> None:
+    import gc
+
+    gc.disable()
+    try:
+        cli.main(["builder", "ls", "--json"])
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import settings
-from buildxpy.doctor import doctor, find_handler, read_handlers
+from buildxpy.emulation import find_handler, read_handlers
+from buildxpy.health import doctor
 from buildxpy.platforms import parse
 from tests.fakes import FakeRunner
 
@@ -45,9 +45,9 @@ def run(
     fake: FakeRunner, binfmt: Path, *platforms: str, kernel: str = "6.1.0-18-amd64"
 ) -> dict[str, dict[str, object]]:
     report = doctor(
-        settings.load({"builder": {"name": "default"}}),
         [parse(p) for p in platforms],
-        fake,
+        builder="default",
+        runner=fake,
         binfmt_dir=binfmt,
         kernel=kernel,
         host=AMD64,
@@ -120,7 +120,7 @@ def test_daemon_down(fake: FakeRunner, binfmt: Path) -> None:
 
 def test_missing_builder_is_a_warning(healthy: FakeRunner, binfmt: Path) -> None:
     report = doctor(
-        settings.load({"builder": {"name": "nope"}}), [AMD64], healthy,
+        [AMD64], builder="nope", runner=healthy,
         binfmt_dir=binfmt, kernel="6.1", host=AMD64,
     )  # fmt: skip
     builder = report.checks[-1]

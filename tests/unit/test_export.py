@@ -11,17 +11,11 @@ import pytest
 
 from buildxpy import settings as config
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.export import (
-    PlannedExport,
-    build_argv,
-    export,
-    plan,
-    platform_ref,
-    tarball_name,
-)
+from buildxpy.image_export import PlannedExport, platform_ref, tarball_name
 from buildxpy.platforms import parse, parse_list
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
+from tests.specs import build_argv, export, plan
 
 AMD64, ARM64, ARMV7 = parse("linux/amd64"), parse("linux/arm64"), parse("linux/arm/v7")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from buildxpy import settings as config
-from buildxpy.export import export
 from buildxpy.runner import Runner
+from tests.specs import export
 
 # Writes two progress lines, then the tarball to the path after `dest=`, as buildx would.
 FAKE_DOCKER = """\

@@ -8,11 +8,13 @@ import pytest
 
 from buildxpy import cli
 from buildxpy import settings as config
+from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, ConfigError
-from buildxpy.export import export, load_tarballs, parse_loaded, platform_of
+from buildxpy.image_export import load_tarballs, parse_loaded, platform_of
 from buildxpy.platforms import parse
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
+from tests.specs import export
 
 DATA = Path(__file__).parent.parent / "data"
 LOADED_TWO_TAGS = (DATA / "docker-load-two-tags.txt").read_text()
@@ -41,13 +43,13 @@ def test_parse_loaded_reads_references_and_image_ids() -> None:
     ("sample", "platform"), [("linux-arm64", "linux/arm64"), ("linux-arm-v7", "linux/arm/v7")]
 )
 def test_platform_of_recorded_image_inspect(sample: str, platform: str) -> None:
-    assert platform_of(json.loads(inspect_sample(sample))) == parse(platform)
+    inspect = load_json(ImageInspect, inspect_sample(sample), what="docker image inspect")
+    assert platform_of(inspect) == parse(platform)
 
 
 def test_platform_of_normalizes_an_arm64_v8_variant() -> None:
-    assert platform_of({"Os": "linux", "Architecture": "arm64", "Variant": "v8"}) == parse(
-        "linux/arm64"
-    )
+    inspect = ImageInspect(Os="linux", Architecture="arm64", Variant="v8")
+    assert platform_of(inspect) == parse("linux/arm64")
 
 
 def test_load_tarballs_loads_each_and_reports_references(tmp_path: Path, fake: FakeRunner) -> None:

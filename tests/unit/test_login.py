@@ -7,7 +7,7 @@ import pytest
 
 from buildxpy import cli, redact
 from buildxpy.errors import BuildxpyError, ConfigError
-from buildxpy.login import PASSWORD_ENV, login, password_from
+from buildxpy.registry_login import PASSWORD_ENV, login, password_from
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
 

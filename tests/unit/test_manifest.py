@@ -79,8 +79,9 @@ def test_digest_of_recorded_raw_manifest_is_the_registry_digest(name: str, diges
 
 def test_attestation_manifests_are_left_out_of_a_recorded_index() -> None:
     fetched = parse_raw("r/x:y", sample("imagetools-raw-index-attestations.json"))
-    assert fetched.is_index
-    entries = platform_entries(fetched.body)
+    assert fetched.index is not None
+    assert len(fetched.index.manifests) == 4
+    entries = platform_entries(fetched.index)
     assert [(e.platform, e.digest) for e in entries] == [
         ("linux/amd64", AMD64),
         ("linux/arm64", ARM64),
@@ -89,9 +90,9 @@ def test_attestation_manifests_are_left_out_of_a_recorded_index() -> None:
 
 def test_docker_manifest_list_with_a_variant() -> None:
     fetched = parse_raw("r", sample("imagetools-raw-docker-list-three-platforms.json"))
-    assert fetched.is_index
+    assert fetched.index is not None
     assert fetched.media_type == "application/vnd.docker.distribution.manifest.list.v2+json"
-    assert [e.platform for e in platform_entries(fetched.body)] == [
+    assert [e.platform for e in platform_entries(fetched.index)] == [
         "linux/amd64",
         "linux/arm64",
         "linux/arm/v7",
@@ -102,8 +103,10 @@ def test_recorded_samples_agree_on_the_amd64_image() -> None:
     one = parse_raw("r", sample("imagetools-raw-one-platform-index.json"))
     docker_backend = parse_raw("r", sample("manifest-docker-backend-index.json"))
     plain = parse_raw("r", sample("imagetools-raw-image-manifest.json"))
-    assert [e.digest for e in platform_entries(one.body)] == [plain.digest]
-    assert [e.digest for e in platform_entries(docker_backend.body)] == [plain.digest]
+    assert one.index is not None
+    assert docker_backend.index is not None
+    assert [e.digest for e in platform_entries(one.index)] == [plain.digest]
+    assert [e.digest for e in platform_entries(docker_backend.index)] == [plain.digest]
     assert not plain.is_index
 
 

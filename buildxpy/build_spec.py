@@ -1,0 +1,87 @@
+"""What one build is asked to make, as plain values: the seam between the configuration and the
+commands that build (``build``, ``export``) and the argv they run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buildxpy.errors import ConfigError
+from buildxpy.platforms import Platform
+
+if TYPE_CHECKING:
+    from buildxpy.settings import Settings
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    platforms: tuple[Platform, ...]
+    context: str = "."
+    # The repository: names export's tarballs; tags are already full references.
+    image: str | None = None
+    tags: tuple[str, ...] = ()
+    builder: str = "buildxpy"
+    dockerfile: str | None = None
+    target: str | None = None
+    # A value of None passes the bare KEY: buildx then reads the value from its environment.
+    build_args: Mapping[str, str | None] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+    no_cache: bool = False
+    pull: bool = False
+    provenance: str | None = None
+    sbom: str | None = None
+    network: str | None = None
+    progress: str | None = None
+    push: bool = False
+    load: bool = False
+    output_dir: Path = Path("dist")
+
+    def require_image(self) -> str:
+        if not self.image:
+            raise ConfigError(
+                "no image configured: pass --image, set BUILDXPY_IMAGE, or set `image` in buildxpy.toml"
+            )
+        return self.image
+
+
+def spec_from_settings(settings: Settings) -> BuildSpec:
+    return BuildSpec(
+        platforms=tuple(settings.platforms),
+        context=settings.context,
+        image=settings.image,
+        tags=tuple(settings.refs),
+        builder=settings.builder.name,
+        dockerfile=settings.dockerfile,
+        target=settings.target,
+        build_args=dict(settings.build_args),
+        labels=dict(settings.labels),
+        secrets=tuple(settings.secrets),
+        cache_from=tuple(settings.cache_from),
+        cache_to=tuple(settings.cache_to),
+        no_cache=settings.no_cache,
+        pull=settings.pull,
+        provenance=settings.provenance,
+        sbom=settings.sbom,
+        network=settings.network,
+        progress=settings.progress,
+        push=settings.push,
+        load=settings.load,
+        output_dir=settings.output_dir,
+    )
+
+
+def check_inputs(spec: BuildSpec) -> None:
+    """Catch a mistyped local context or Dockerfile before docker is asked."""
+    context = spec.context
+    if context == "-" or "://" in context or context.startswith("git@"):
+        return
+    if not Path(context).is_dir():
+        raise ConfigError(f"build context {context!r} is not a directory")
+    dockerfile = spec.dockerfile
+    if dockerfile and dockerfile != "-" and not Path(dockerfile).is_file():
+        raise ConfigError(f"Dockerfile {dockerfile!r} does not exist")
