@@ -19,7 +19,7 @@ from buildxpy.builder_plan import (
 )
 from buildxpy.builder_state import BuilderState
 from buildxpy.docker_json import BuildxCurrent, LsBuilder, load_json, parse_context_ls, parse_ls
-from buildxpy.errors import BuilderNotFound, BuildxpyError, CommandFailed
+from buildxpy.errors import BuildxpyError
 from buildxpy.runner import Runner
 
 
@@ -152,24 +152,7 @@ def contexts_used_elsewhere(listed: Mapping[str, LsBuilder], builder: str) -> se
     return used
 
 
-def builder_not_found(name: str) -> BuilderNotFound:
-    return BuilderNotFound(
-        f"builder {name!r} does not exist; create it with `buildxpy builder setup`"
-    )
-
-
 def list_builders(runner: Runner) -> list[LsBuilder]:
     return parse_ls(runner.run("buildx", "ls", "--format", "json").stdout)
 
 
-def explain_failure(runner: Runner, builder: str, exc: CommandFailed) -> BuildxpyError:
-    """A buildx command failed; when the reason is a missing builder, say that instead."""
-    marker = f'no builder "{builder}" found'
-    if any(marker in line for line in exc.stderr_tail):
-        return builder_not_found(builder)
-    if not exc.stderr_tail:
-        # The output went straight to a terminal, so ask buildx directly.
-        probe = runner.run("buildx", "inspect", builder, check=False)
-        if probe.exit_code != 0 and "no builder" in probe.stderr:
-            return builder_not_found(builder)
-    return exc

@@ -22,7 +22,6 @@ from buildxpy.builder_facts import (
     Builder,
     Node,
     actual_builder,
-    builder_not_found,
     contexts_used_elsewhere,
     current_builder,
     docker_config_dir,
@@ -31,6 +30,7 @@ from buildxpy.builder_facts import (
     planned_builder,
     to_builder,
 )
+from buildxpy.builder_missing import builder_not_found
 from buildxpy.builder_natives import report_emulation
 from buildxpy.builder_plan import Plan, desired_builder, plan
 from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state, state_path

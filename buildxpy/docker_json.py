@@ -33,7 +33,8 @@ class DockerJsonError(BuildxpyError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Schemas are built on first use: most runs read two or three of these models, not all.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from buildxpy import log
 from buildxpy.build_argv import build_argv
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
-from buildxpy.builder_facts import explain_failure
+from buildxpy.builder_missing import explain_failure
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.runner import Runner

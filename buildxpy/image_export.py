@@ -22,7 +22,7 @@ from buildxpy import log
 from buildxpy.build_argv import export_argv
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
-from buildxpy.builder_facts import explain_failure
+from buildxpy.builder_missing import explain_failure
 from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.platforms import Platform, parse
