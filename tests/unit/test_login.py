@@ -6,7 +6,7 @@ import json
 import pytest
 
 from buildxpy import cli, redact
-from buildxpy.errors import BuildxpyError, ConfigError
+from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.registry_login import PASSWORD_ENV, login, password_from
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
@@ -61,6 +61,9 @@ def test_wrong_password_is_one_line_without_the_password(fake: FakeRunner) -> No
     assert str(error) == "login to 127.0.0.1:5001 as 'bob' failed (exit code 1)"
     assert "401 Unauthorized" in " ".join(error.details)
     assert PASSWORD not in str(error) + " ".join(error.details)
+    assert isinstance(error, CommandFailed)
+    assert error.exit_code == 1
+    assert error.argv[:2] == ["docker", "login"]
 
 
 @pytest.mark.parametrize(

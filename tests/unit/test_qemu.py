@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.errors import BuildxpyError
+from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.platforms import parse
 from buildxpy.qemu import BINFMT_IMAGE, qemu_install
 from buildxpy.runner import Completed
@@ -115,6 +115,8 @@ def test_installer_that_cannot_run_is_one_clear_error(fake: FakeRunner, binfmt: 
         "is the image reachable? --binfmt-image picks a mirror"
     )
     assert info.value.details[-1] == "docker: Error response from daemon: pull access denied"
+    assert isinstance(info.value, CommandFailed)
+    assert info.value.exit_code == 125
 
 
 def test_help_names_the_pinned_image() -> None:
