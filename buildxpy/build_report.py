@@ -41,6 +41,10 @@ COMPILERS = re.compile(
     r"zig build|swift build|ghc|cabal build|stack build)\b"
 )
 
+INSTALLS = re.compile(
+    r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|pip3?|npm|gem) (?:install|add|ci)\b"
+)
+
 
 class SlowStep(BaseModel):
     name: str
@@ -243,13 +247,8 @@ def cross_compile_hints(
         copied = re.compile(rf"--from={re.escape(stage)}(?:\s|$)")
         if not any(copied.search(n.command) for _, n in everything if n.stage != stage):
             continue
-        tools = [
-            m.group(1)
-            for s, n in emulated
-            if n.stage == stage
-            for m in [COMPILERS.search(n.command)]
-            if m
-        ]
+        runs = sorted((s for s, n in emulated if n.stage == stage), key=lambda s: -s.seconds)
+        tools = [tool for s in runs for tool in [compiler_in(parse_name(s.name).command)] if tool]
         if tools:
             hints.append(
                 f"stage {stage!r} only compiles ({tools[0]}) under emulation: "
@@ -257,6 +256,17 @@ def cross_compile_hints(
                 "would run it natively"
             )
     return hints
+
+
+def compiler_in(command: str) -> str | None:
+    """The compiler or build tool a ``RUN`` command runs; installing one does not count."""
+    for part in re.split(r"&&|\|\||;|\n", command):
+        if INSTALLS.search(part):
+            continue
+        found = COMPILERS.search(part)
+        if found:
+            return found.group(1)
+    return None
 
 
 Interval = tuple[datetime, datetime]

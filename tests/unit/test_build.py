@@ -169,7 +169,9 @@ def test_dry_run_prints_and_runs_nothing(
     out = capsys.readouterr().out
     assert code == 0
     # Only the read-only question the routing plan needs: the builder's own platform.
-    assert [c.args for c in dry.calls] == [["--context", "buildxpy", "info", "--format", "{{json .}}"]]
+    assert [c.args for c in dry.calls] == [
+        ["--context", "buildxpy", "info", "--format", "{{json .}}"]
+    ]
     assert out == (
         "docker buildx build --builder buildxpy --platform linux/arm64 -t r/app:latest "
         "--metadata-file dist/build-metadata.json --push ctx\n"
