@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -73,6 +73,9 @@ class BuildReport(BaseModel):
     busy_s: float
     # Wall time of the `docker buildx build` process(es), as buildxpy measured it.
     wall_s: float | None = None
+    # buildx's own time outside any step: start-up and session before the first, the metadata
+    # file and exit after the last (wall_s - busy_s).
+    outside_steps_s: float | None = None
     source: str = "buildx --progress rawjson"
 
 
@@ -166,12 +169,17 @@ def make_report(
     *,
     wall_s: float | None = None,
     build_platform_stages: Mapping[str, str] | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> BuildReport:
+    """``window``: when the build processes ran. BuildKit shares a step with another build on the
+    same daemon that has the very same definition, and then reports that build's runs of it too;
+    what lies outside the window is not this build's."""
     staged = build_platform_stages or {}
     named: list[tuple[Step, Named]] = []
     for log in logs:
         single = log.platform
-        named += [(step, _named(step, single, staged, plan)) for step in log.ordered()]
+        steps = [clipped(step, window) for step in log.ordered()] if window else log.ordered()
+        named += [(step, _named(step, single, staged, plan)) for step in steps if step.runs]
     per_target: dict[str, list[tuple[Step, Named]]] = defaultdict(list)
     for step, info in named:
         per_target[info.target].append((step, info))
@@ -187,6 +195,7 @@ def make_report(
         shared_s=round(shares.get(SHARED, 0.0), 3),
         busy_s=round(busy, 3),
         wall_s=None if wall_s is None else round(wall_s, 3),
+        outside_steps_s=None if wall_s is None else round(wall_s - busy, 3),
     )
 
 
@@ -270,6 +279,16 @@ def compiler_in(command: str) -> str | None:
 
 
 Interval = tuple[datetime, datetime]
+
+
+def clipped(step: Step, window: tuple[datetime, datetime]) -> Step:
+    low, high = window
+    runs: list[tuple[datetime, datetime | None]] = []
+    for start, end in step.runs:
+        if end is None or end <= low or start >= high:
+            continue
+        runs.append((max(start, low), min(end, high)))
+    return replace(step, runs=runs)
 
 
 def _intervals(steps: Iterable[Step]) -> list[Interval]:

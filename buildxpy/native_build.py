@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import Field
@@ -101,11 +102,9 @@ def native_build(
     if options.require_native:
         refuse_emulated(plan)
     capture = progress_capture(spec, options.report, runner)
-    with capturing(runner, capture):
-        started = time.monotonic()
+    with capturing(runner, capture), timed() as clock:
         result = build_image(_rawjson(spec, capture), runner)
-        wall = time.monotonic() - started
-    report = _report(spec, capture, plan, wall)
+    report = _report(spec, capture, plan, clock)
     return NativeBuildResult(**result.model_dump(), plan=plan, report=report)
 
 
@@ -150,8 +149,29 @@ def _rawjson(spec: BuildSpec, capture: ProgressCapture | None) -> BuildSpec:
     return replace(spec, progress="rawjson") if capture is not None else spec
 
 
+@dataclass
+class Clock:
+    """When the builds ran: wall-clock ends (to compare with BuildKit's step times) and the
+    monotonic duration."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    ended: datetime | None = None
+    seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[Clock]:
+    clock = Clock()
+    begun = time.monotonic()
+    try:
+        yield clock
+    finally:
+        clock.seconds = time.monotonic() - begun
+        clock.ended = datetime.now(UTC)
+
+
 def _report(
-    spec: BuildSpec, capture: ProgressCapture | None, plan: RoutingPlan, wall: float
+    spec: BuildSpec, capture: ProgressCapture | None, plan: RoutingPlan, clock: Clock
 ) -> BuildReport | None:
     if capture is None:
         if not spec.progress or spec.progress in ("auto", "tty"):
@@ -159,11 +179,10 @@ def _report(
                            "(pass --report for one)")  # fmt: skip
         return None
     report = make_report(
-        capture.logs,
-        plan,
-        wall_s=wall,
+        capture.logs, plan, wall_s=clock.seconds,
         build_platform_stages=build_stage_platforms(_dockerfile(spec)),
-    )
+        window=(clock.started, clock.ended or datetime.now(UTC)),
+    )  # fmt: skip
     log_report(report)
     return report
 
@@ -218,11 +237,9 @@ def digest_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nat
     if options.require_native:
         refuse_emulated(plan)
     capture = progress_capture(spec, options.report, runner)
-    with capturing(runner, capture):
-        started = time.monotonic()
+    with capturing(runner, capture), timed() as clock:
         record = push_by_digest(_rawjson(spec, capture), spec.platforms[0], runner, plan)
-        wall = time.monotonic() - started
-    report = _report(spec, capture, plan, wall)
+    report = _report(spec, capture, plan, clock)
     return _digest_result(
         spec, plan, report, [record] if record else [], None, built=spec.platforms
     )
@@ -355,12 +372,11 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
             with output_prefix(f"[{platform}] " if several else None):
                 return push_by_digest(built_spec, platform, runner, plan)
 
-        started = time.monotonic()
-        outcomes = run_each(runner, {str(p): functools.partial(job, p) for p in todo})
-        wall = time.monotonic() - started
+        with timed() as clock:
+            outcomes = run_each(runner, {str(p): functools.partial(job, p) for p in todo})
     failures = {p: o for p, o in outcomes.items() if isinstance(o, BaseException)}
     records.update({p: o for p, o in outcomes.items() if isinstance(o, DigestRecord)})
-    report = _report(spec, capture, plan, wall) if todo else None
+    report = _report(spec, capture, plan, clock) if todo else None
     if failures:
         raise _split_failure(failures, records)
     ordered = [records[str(p)] for p in spec.platforms if str(p) in records]
@@ -470,8 +486,6 @@ def export_with_report(
     resolve_secrets(spec.secrets)
     plan = plan_build(spec, runner, separately=True)
     capture = progress_capture(spec, report, runner)
-    with capturing(runner, capture):
-        started = time.monotonic()
+    with capturing(runner, capture), timed() as clock:
         results = export_images(_rawjson(spec, capture), runner=runner, load=load)
-        wall = time.monotonic() - started
-    return results, plan, _report(spec, capture, plan, wall)
+    return results, plan, _report(spec, capture, plan, clock)

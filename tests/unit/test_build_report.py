@@ -192,3 +192,15 @@ def test_unnamed_stages_are_numbered(tmp_path: Path) -> None:
     dockerfile.write_text("FROM a\nFROM --platform=linux/amd64 b\nfrom c AS named\n")
     assert build_stage_platforms(dockerfile) == {"stage-1": "linux/amd64"}
     assert build_stage_platforms(tmp_path / "missing") == {}
+
+
+def test_runs_outside_the_build_belong_to_another_build() -> None:
+    """BuildKit shares a step with an identical one of another build on the same daemon and
+    reports that build's runs too: only what happened while this build ran counts."""
+    shared = step(1, "[internal] load build definition from Dockerfile", 0, 1)
+    shared.runs.insert(0, (T0 - timedelta(seconds=30), T0 - timedelta(seconds=29)))
+    log = log_of("linux/arm64", shared, step(2, "[2/2] RUN work", 1, 4), step(3, "exporting", 4, 6))
+    window = (T0 - timedelta(seconds=0.5), T0 + timedelta(seconds=5))
+    [arm] = make_report([log], on_amd64("linux/arm64"), window=window).platforms
+    assert arm.wall_s == 5.0
+    assert arm.slowest_emulated_runs[0].seconds == 3.0

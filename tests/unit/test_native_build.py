@@ -4,8 +4,11 @@ the subprocess seam."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,24 @@ def pushes(fails: frozenset[str] = frozenset()) -> Callable[[Call], Completed]:
         return Completed(0)
 
     return answer
+
+
+def happening_now(recorded: Path) -> tuple[str, float]:
+    """The recorded stream with its times moved so that the build starts now, and how long it
+    lasts: the report keeps only what happened while the build ran."""
+    text = recorded.read_text()
+    stamps = [
+        datetime.fromisoformat(s)
+        for s in re.findall(r'"(?:started|completed|timestamp)": "([^"]+)"', text)
+    ]
+    shift = datetime.now(UTC) - min(stamps)
+
+    def moved(match: re.Match[str]) -> str:
+        when = datetime.fromisoformat(match.group(2)) + shift
+        return f'"{match.group(1)}": "{when.isoformat()}"'
+
+    lasts = (max(stamps) - min(stamps)).total_seconds()
+    return re.sub(r'"(started|completed|timestamp)": "([^"]+)"', moved, text), lasts
 
 
 def builds(fake: FakeRunner) -> list[Call]:
@@ -320,14 +341,15 @@ def test_report_in_the_json_output_from_the_rawjson_stream(
     project: Path, engine: FakeRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """stderr is no terminal here, so buildxpy shows the progress itself and reports."""
-    recorded = (DATA / "buildx-rawjson-two-platforms.txt").read_text()
 
     def buildx(call: Call) -> Completed:
         assert call.args[call.args.index("--progress") + 1] == "rawjson"
         line_filter = current_line_filter()
         assert line_filter is not None
-        for line in recorded.splitlines(keepends=True):
+        stream, lasts = happening_now(DATA / "buildx-rawjson-two-platforms.txt")
+        for line in stream.splitlines(keepends=True):
             line_filter.feed(line)
+        time.sleep(lasts)  # as long as the recorded build took
         shutil.copy(
             DATA / "metadata-multi-push.json", call.args[call.args.index("--metadata-file") + 1]
         )
