@@ -47,7 +47,8 @@ def routing_plan(
             for n in stored.nodes
         ]
         driver = stored.driver
-        if _needs_workers(nodes, platforms, separately=separately):
+        # A remote or kubernetes node's own platform is known only from what it reports.
+        if driver in NON_DOCKER_DRIVERS or _needs_workers(nodes, platforms, separately=separately):
             nodes = with_reported(runner, builder, nodes)
         nodes = [_with_native(runner, driver, node, state) for node in nodes]
     if state.natives != known and not runner.dry_run:

@@ -136,3 +136,19 @@ def test_an_unreachable_daemon_leaves_the_platform_unknown(config_dir: Path) -> 
     plan = routing_plan(fake, "default", parse_list(["linux/arm64"]))
     assert plan.routes[0].runs == "unknown"
     assert load_state(config_dir, "default").natives == {}
+
+
+def test_a_remote_nodes_own_platform_is_the_first_it_reports(docker_config_dir: Path) -> None:
+    instances = docker_config_dir / "buildx" / "instances"
+    instances.mkdir(parents=True)
+    (instances / "far").write_text(json.dumps({
+        "Name": "far", "Driver": "remote",
+        "Nodes": [{"Name": "far0", "Endpoint": "tcp://arm-box:1234",
+                   "Platforms": [{"os": "linux", "architecture": "arm64"}]}],
+    }))  # fmt: skip
+    ls = {"Name": "far", "Driver": "remote",
+          "Nodes": [{"Name": "far0", "Status": "running", "Platforms": ["linux/arm64", "linux/arm/v7"]}]}  # fmt: skip
+    fake = FakeRunner().on("buildx", "ls", stdout=json.dumps(ls) + "\n")
+    plan = routing_plan(fake, "far", parse_list(["linux/arm64"]))
+    assert [(r.node, r.runs) for r in plan.routes] == [("far0", "native")]
+    assert [c.args[:2] for c in fake.calls] == [["buildx", "ls"]]
