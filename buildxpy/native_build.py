@@ -38,7 +38,7 @@ from buildxpy.digest_records import (
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.image_build import BuildResult, build_image, read_metadata
 from buildxpy.image_export import ExportResult, export_images, platform_ref, split_tag
-from buildxpy.index_merge import MergeResult, Require, merge_records
+from buildxpy.index_merge import MergeResult, Require, check_all, merge_records
 from buildxpy.manifest import imagetools_create_argv
 from buildxpy.platforms import Platform
 from buildxpy.progress_json import ProgressCapture, Shown
@@ -120,6 +120,7 @@ def progress_capture(
     if runner.dry_run or report is False:
         return None
     if report is None and (_is_terminal() or spec.progress == "tty"):
+        log.get().info("no emulation report while buildx draws its own display (--report for one)")
         return None
     shown: Shown = (
         "quiet" if spec.progress == "quiet" else "raw" if spec.progress == "rawjson" else "plain"
@@ -174,9 +175,6 @@ def _report(
     spec: BuildSpec, capture: ProgressCapture | None, plan: RoutingPlan, clock: Clock
 ) -> BuildReport | None:
     if capture is None:
-        if not spec.progress or spec.progress in ("auto", "tty"):
-            log.get().info("no emulation report: buildx draws its own display on this terminal "
-                           "(pass --report for one)")  # fmt: skip
         return None
     report = make_report(
         capture.logs, plan, wall_s=clock.seconds,
@@ -207,7 +205,10 @@ def log_report(report: BuildReport) -> None:
             logger.warning(
                 "cross-compiling would avoid emulation", platform=item.platform, hint=hint
             )
-    logger.info("build time", busy_s=report.busy_s, shared_s=report.shared_s, wall_s=report.wall_s)
+    logger.info(
+        "build time", busy_s=report.busy_s, shared_s=report.shared_s, wall_s=report.wall_s,
+        outside_steps_s=report.outside_steps_s,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- by digest
@@ -357,6 +358,13 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
         refuse_emulated(plan)
     keys = {p: build_key(spec, p, plan) for p in spec.platforms}
     kept = reusable_records(spec, image, keys)
+    if kept and not runner.dry_run:
+        # A record whose image is gone from the registry is built again, not merged in vain.
+        for platform, why in check_all(runner, list(kept.values())).items():
+            log.get().warning(
+                "an earlier record is not usable; building again", platform=platform, reason=why
+            )
+            del kept[platform]
     todo = [p for p in spec.platforms if str(p) not in kept]
     if kept:
         log.get().info("kept from the failed run before", platforms=sorted(kept))

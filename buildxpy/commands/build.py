@@ -67,10 +67,15 @@ def add_native_flags(parser: argparse.ArgumentParser) -> None:
 
 def run(args: BuildArgs) -> int:
     from buildxpy.build_spec import spec_from_settings
+    from buildxpy.errors import ConfigError
     from buildxpy.index_merge import annotations_from, require_from
     from buildxpy.native_build import NativeOptions, native_build, plan_platforms
     from buildxpy.routing import plan_lines, refuse_emulated
 
+    if args.split and args.by_digest:
+        raise ConfigError("--split already builds each platform by digest: give one of them")
+    if (args.require is not None or args.annotations) and not args.split:
+        raise ConfigError("--require and --annotation apply to the merge of --split")
     settings = load_settings(args)
     runner = make_runner(args)
     if args.plan:

@@ -3,9 +3,11 @@ the subprocess seam."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -399,3 +401,83 @@ def test_no_report_leaves_the_progress_as_buildx_shows_it(
         == 0
     )
     assert "--progress" not in builds(engine)[0].args
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--split", "--by-digest"], "--split already builds each platform by digest"),
+        (["--require", "all"], "--require and --annotation apply to the merge of --split"),
+        (["--annotation", "a=b"], "--require and --annotation apply to the merge of --split"),
+    ],
+)
+def test_flags_that_do_not_go_together(
+    project: Path,
+    engine: FakeRunner,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    message: str,
+) -> None:
+    assert cli.main(["build", "--builder", "default", "--image", IMAGE, *flags]) == 1
+    assert f"buildxpy: error: {message}" in capsys.readouterr().err
+    assert engine.calls == []
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_buildx_keeps_its_own_display_unless_report(
+    project: Path, engine: FakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.on("buildx", "build", answer=pushes())
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    base = [
+        "build",
+        "--builder",
+        "default",
+        "--image",
+        IMAGE,
+        "--platform",
+        "linux/arm64",
+        "--json",
+    ]
+    assert cli.main(base) == 0
+    assert "--progress" not in builds(engine)[-1].args
+    assert cli.main([*base, "--report"]) == 0
+    args = builds(engine)[-1].args
+    assert args[args.index("--progress") + 1] == "rawjson"
+
+
+def test_a_kept_record_whose_image_is_gone_is_built_again(
+    project: Path, engine: FakeRunner
+) -> None:
+    registry = Registry(engine, "linux/amd64", "linux/arm64")
+    engine.on("buildx", "build", answer=pushes(frozenset({"linux/arm64"})))
+    argv = [
+        "build",
+        "--split",
+        "--builder",
+        "default",
+        "--image",
+        IMAGE,
+        "--platform",
+        "linux/amd64,linux/arm64",
+    ]
+    assert cli.main(argv) == 1
+    del registry.blobs[f"{IMAGE}@{digest_of(index('linux/amd64'))}"]
+    engine.calls.clear()
+    engine.on("buildx", "build", answer=pushes())
+
+    def pushed_again(call: Call) -> Completed:
+        registry.blobs[f"{IMAGE}@{digest_of(index('linux/amd64'))}"] = index("linux/amd64")
+        return pushes()(call)
+
+    engine.on(
+        "buildx", "build", "--builder", "default", "--platform", "linux/amd64", answer=pushed_again
+    )
+    assert cli.main(argv) == 0
+    assert sorted(c.args[c.args.index("--platform") + 1] for c in builds(engine)) == [
+        "linux/amd64", "linux/arm64",
+    ]  # fmt: skip
