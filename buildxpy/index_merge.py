@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,7 @@ from buildxpy.manifest import (
     fetch,
     image_platform,
     imagetools_create_argv,
+    parse_raw,
     parse_reference,
     platform_entries,
     registry_failure,
@@ -77,36 +79,81 @@ def merge_records(
         p: "not a configured platform" for p in by_platform if p not in {str(w) for w in wanted}
     }
     present = [by_platform[str(p)] for p in wanted if str(p) in by_platform]
-    problems = {str(p): "no record" for p in wanted if str(p) not in by_platform}
-    problems.update(check_all(runner, present))
-    blocking = {p: why for p, why in problems.items() if p in {str(r) for r in required}}
-    if blocking:
-        raise MergeRefused(
-            "merge refused, nothing was tagged: "
-            + "; ".join(f"{p}: {why}" for p, why in blocking.items())
-        )
-    merged = [r for r in present if r.platform not in problems]
-    left_out.update(problems)
-    if not merged:
-        raise MergeRefused("merge refused, nothing was tagged: no platform to merge")
+    missing = {str(p): "no record" for p in wanted if str(p) not in by_platform}
+    refuse_unless_met(missing, required)
+    planned = preview(runner, present, index_annotations)
+    if planned is None:
+        # Some record does not check out: find which, one by one.
+        problems = check_all(runner, present)
+        refuse_unless_met({**missing, **problems}, required)
+        present = [r for r in present if r.platform not in problems]
+        left_out.update(problems)
+        planned = preview(runner, present, index_annotations) if present else None
+        if planned is None:
+            raise MergeRefused("merge refused, nothing was tagged: no platform to merge")
+    left_out.update(missing)
     if left_out:
         log.get().warning("platforms left out of the index", left_out=left_out)
-    sources = [r.source for r in merged]
+    sources = [r.source for r in present]
     argv = imagetools_create_argv(targets, sources, annotations=index_annotations)
     try:
         runner.run(*argv, mutating=True)
     except CommandFailed as exc:
         raise registry_failure(targets[0], exc, writing=True) from None
     result = MergeResult(
-        image=image, refs=targets, digest=None, platforms=[r.platform for r in merged],
+        image=image, refs=targets, digest=None, platforms=[r.platform for r in present],
         sources=sources, annotations=index_annotations, left_out=left_out,
-        dry_run=runner.dry_run,
+        attestations=planned.attestations, dry_run=runner.dry_run,
     )  # fmt: skip
     if runner.dry_run:
         return result
-    digest, attestations = check_index(runner, targets[0], result.platforms)
-    log.get().info("merged", ref=targets[0], digest=digest, platforms=result.platforms)
-    return result.model_copy(update={"digest": digest, "attestations": attestations})
+    # The create combined the very sources the preview did, by digest, into the same bytes: the
+    # preview's digest is the index's, no read needed.
+    log.get().info("merged", ref=targets[0], digest=planned.digest, platforms=result.platforms)
+    return result.model_copy(update={"digest": planned.digest})
+
+
+def refuse_unless_met(problems: Mapping[str, str], required: Sequence[Platform]) -> None:
+    blocking = {p: why for p, why in problems.items() if p in {str(r) for r in required}}
+    if blocking:
+        raise MergeRefused(
+            "merge refused, nothing was tagged: "
+            + "; ".join(f"{p}: {why}" for p, why in blocking.items())
+        )
+
+
+@dataclass(frozen=True)
+class Planned:
+    digest: str
+    attestations: int
+
+
+def preview(
+    runner: Runner, records: Sequence[DigestRecord], annotations: Mapping[str, str]
+) -> Planned | None:
+    """The index ``imagetools create`` would write, from one ``--dry-run`` (the registry is read,
+    nothing written), when it holds exactly each record's platform from that record: None when a
+    source is missing or is not what its record says. The same sources give the same bytes, so its
+    digest is the one the real create writes."""
+    if not records:
+        return None
+    argv = imagetools_create_argv([], [r.source for r in records], annotations=annotations)
+    result = runner.run(*argv[:3], "--dry-run", *argv[3:], check=False)
+    if result.exit_code != 0:
+        return None
+    raw = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
+    try:
+        fetched = parse_raw("the merged index", raw)
+    except BuildxpyError:
+        return None
+    if fetched.index is None:
+        return None
+    # Each source adds its manifests in turn: one image each (and its attestations).
+    found = [m.platform for m in platform_entries(fetched.index)]
+    if found != [r.platform for r in records]:
+        return None
+    attestations = len(fetched.index.manifests) - len(fetched.index.images)
+    return Planned(fetched.digest, attestations)
 
 
 def common_image(records: Sequence[DigestRecord], image: str | None) -> str:
@@ -168,16 +215,12 @@ def check_record(runner: Runner, record: DigestRecord) -> str | None:
     return None
 
 
-def check_index(runner: Runner, ref: str, platforms: Sequence[str]) -> tuple[str, int]:
-    """The written index holds exactly ``platforms``; returns its digest and attestation count."""
-    fetched = fetch(runner, ref)
-    if fetched.index is None:
-        raise BuildxpyError(f"{ref} is not an index after the merge")
-    found = sorted(m.platform for m in platform_entries(fetched.index))
-    if found != sorted(platforms):
-        raise BuildxpyError(f"{ref} holds {', '.join(found)}, not {', '.join(sorted(platforms))}")
-    attestations = len(fetched.index.manifests) - len(fetched.index.images)
-    return fetched.digest, attestations
+OCI_PREFIX = "org.opencontainers.image."
+
+
+def oci_annotations(labels: Mapping[str, str]) -> dict[str, str]:
+    """The OCI labels the images carry, repeated on the index (as metadata-action does)."""
+    return {k: v for k, v in labels.items() if k.startswith(OCI_PREFIX)}
 
 
 def require_from(text: str | None) -> Require:

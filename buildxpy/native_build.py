@@ -38,7 +38,13 @@ from buildxpy.digest_records import (
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.image_build import BuildResult, build_image, read_metadata
 from buildxpy.image_export import ExportResult, export_images, platform_ref, split_tag
-from buildxpy.index_merge import MergeResult, Require, check_all, merge_records
+from buildxpy.index_merge import (
+    MergeResult,
+    Require,
+    check_all,
+    merge_records,
+    oci_annotations,
+)
 from buildxpy.manifest import imagetools_create_argv
 from buildxpy.platforms import Platform
 from buildxpy.progress_json import ProgressCapture, Shown
@@ -47,7 +53,6 @@ from buildxpy.routing_facts import routing_plan
 from buildxpy.runner import Runner, output_prefix
 
 PENDING_NAME = ".split-pending.json"
-OCI_PREFIX = "org.opencontainers.image."
 
 
 @dataclass(frozen=True)
@@ -428,11 +433,6 @@ def _dry_merge(spec: BuildSpec, image: str, runner: Runner) -> MergeResult:
         image=image, refs=list(spec.tags), digest=None, platforms=[str(p) for p in spec.platforms],
         sources=sources, annotations=annotations, dry_run=True,
     )  # fmt: skip
-
-
-def oci_annotations(labels: Mapping[str, str]) -> dict[str, str]:
-    """The OCI labels the images carry, repeated on the index (as metadata-action does)."""
-    return {k: v for k, v in labels.items() if k.startswith(OCI_PREFIX)}
 
 
 def build_key(spec: BuildSpec, platform: Platform, plan: RoutingPlan) -> str:

@@ -70,12 +70,22 @@ class Registry:
 
     def create(self, call: Call) -> Completed:
         sources = [a for a in call.args if "@sha256:" in a]
+        gone = [s for s in sources if s not in self.blobs]
+        if gone:
+            return Completed(1, stderr=f"ERROR: {gone[0]}: not found\n")
         platforms = [json.loads(self.blobs[s])["manifests"][0]["platform"] for s in sources]
         texts = [
             "/".join(v for v in (p["os"], p["architecture"], p.get("variant")) if v)
             for p in platforms
         ]
+        if "--dry-run" in call.args:
+            return Completed(0, stdout=index(*texts) + "\n")
         tags = [call.args[i + 1] for i, a in enumerate(call.args) if a == "-t"]
         for tag in tags:
             self.tags[tag] = index(*texts)
         return Completed(0)
+
+
+def writes(fake: FakeRunner) -> list[Call]:
+    """The `imagetools create` calls that write (not the `--dry-run` previews)."""
+    return [c for c in fake.find("buildx", "imagetools", "create") if "--dry-run" not in c.args]

@@ -13,7 +13,7 @@ from buildxpy.digest_records import DigestRecord, read_record, record_path, writ
 from buildxpy.errors import ConfigError
 from buildxpy.index_merge import MergeRefused, annotations_from, merge, merge_records, require_from
 from buildxpy.platforms import parse, parse_list
-from tests.fake_registry import IMAGE, Registry, digest_of, index, pushed
+from tests.fake_registry import IMAGE, Registry, digest_of, index, pushed, writes
 from tests.fakes import FakeRunner
 
 PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7")
@@ -28,7 +28,7 @@ def test_merge_makes_the_index_for_every_tag_with_attestations_and_annotations(
         platforms=parse_list(PLATFORMS), annotations={"org.opencontainers.image.revision": "abc"},
         runner=fake,
     )  # fmt: skip
-    [create] = fake.find("buildx", "imagetools", "create")
+    [create] = writes(fake)
     assert create.args[3:9] == [
         "-t", f"{IMAGE}:1.0", "-t", f"{IMAGE}:latest",
         "--annotation", "index:org.opencontainers.image.revision=abc",
@@ -48,7 +48,7 @@ def test_a_missing_platform_tags_nothing(fake: FakeRunner) -> None:
             platforms=parse_list(PLATFORMS), runner=fake,
         )  # fmt: skip
     assert str(caught.value) == "merge refused, nothing was tagged: linux/arm/v7: no record"
-    assert fake.find("buildx", "imagetools", "create") == []
+    assert writes(fake) == []
 
 
 def test_a_record_the_registry_does_not_have_fails_its_platform(fake: FakeRunner) -> None:
@@ -59,7 +59,7 @@ def test_a_record_the_registry_does_not_have_fails_its_platform(fake: FakeRunner
             [pushed("linux/amd64"), ghost], refs=[f"{IMAGE}:1.0"],
             platforms=parse_list(["linux/amd64,linux/arm64"]), runner=fake,
         )  # fmt: skip
-    assert fake.find("buildx", "imagetools", "create") == []
+    assert writes(fake) == []
 
 
 def test_a_record_of_the_wrong_platform_fails(fake: FakeRunner) -> None:
@@ -154,7 +154,7 @@ def test_merge_from_a_directory_and_the_cli(
     )  # fmt: skip
     assert code == 0
     assert capsys.readouterr().out == digest_of(index(*PLATFORMS)) + "\n"
-    [create] = cli_fake.find("buildx", "imagetools", "create")
+    [create] = writes(cli_fake)
     assert f"{IMAGE}:1.0" in create.args
     assert "index:org.opencontainers.image.title=app" in create.args
 
@@ -173,7 +173,7 @@ def test_cli_merge_with_a_missing_record_exits_1_and_tags_nothing(
     assert code == 1
     assert out == ""
     assert "buildxpy: error: merge refused, nothing was tagged: linux/arm64: no record\n" in err
-    assert cli_fake.find("buildx", "imagetools", "create") == []
+    assert writes(cli_fake) == []
 
 
 def test_api_merge_needs_records(tmp_path: Path) -> None:
@@ -181,3 +181,23 @@ def test_api_merge_needs_records(tmp_path: Path) -> None:
         merge(from_dir=tmp_path)
     with pytest.raises(ConfigError, match="no such digest record"):
         merge([tmp_path / "nope.json"])
+
+
+def test_a_good_merge_is_two_docker_calls_and_a_missing_record_none(fake: FakeRunner) -> None:
+    """One `--dry-run` create checks every record at once (each source's image, in order, is the
+    record's platform) and gives the index's digest; one create writes every tag."""
+    Registry(fake, *PLATFORMS)
+    merge_records(
+        [pushed(p) for p in PLATFORMS], refs=[f"{IMAGE}:1.0", f"{IMAGE}:2.0"],
+        platforms=parse_list(PLATFORMS), runner=fake,
+    )  # fmt: skip
+    assert [c.args[2:4] for c in fake.calls] == [
+        ["create", "--dry-run"], ["create", "-t"],
+    ]  # fmt: skip
+    fake.calls.clear()
+    with pytest.raises(MergeRefused):
+        merge_records(
+            [pushed("linux/amd64")], refs=[f"{IMAGE}:1.0"], platforms=parse_list(PLATFORMS),
+            runner=fake,
+        )  # fmt: skip
+    assert fake.calls == []

@@ -17,7 +17,7 @@ import pytest
 
 from buildxpy import cli
 from buildxpy.runner import Completed, current_line_filter
-from tests.fake_registry import IMAGE, Registry, digest_of, index
+from tests.fake_registry import IMAGE, Registry, digest_of, index, writes
 from tests.fakes import Call, FakeRunner
 
 DATA = Path(__file__).parent.parent / "data"
@@ -278,7 +278,7 @@ def test_split_merges_and_a_rerun_after_a_failure_builds_only_the_missing_platfo
         in err
     )
     assert len(builds(engine)) == 3
-    assert engine.find("buildx", "imagetools", "create") == []
+    assert writes(engine) == []
     digests = project / "dist" / "digests"
     assert sorted(p.name for p in digests.iterdir()) == [
         ".split-pending.json", "linux-amd64.json", "linux-arm64.json",
