@@ -481,3 +481,24 @@ def test_a_kept_record_whose_image_is_gone_is_built_again(
     assert sorted(c.args[c.args.index("--platform") + 1] for c in builds(engine)) == [
         "linux/amd64", "linux/arm64",
     ]  # fmt: skip
+
+
+def test_python_api_split_and_routing_plan(project: Path, fake: FakeRunner) -> None:
+    import buildxpy
+
+    fake.on("--context", "default", "info", stdout=AMD64_INFO)
+    Registry(fake, "linux/amd64", "linux/arm64")
+    fake.on("buildx", "build", answer=pushes())
+    result = buildxpy.build(
+        project, image=IMAGE, tags=["1.0"], platforms=["linux/amd64", "linux/arm64"],
+        builder="default", push=True, split=True, runner=fake,
+    )  # fmt: skip
+    assert isinstance(result, buildxpy.NativeBuildResult)
+    assert result.merge is not None
+    assert result.digest == digest_of(index("linux/amd64", "linux/arm64"))
+    assert [r.platform for r in result.records] == ["linux/amd64", "linux/arm64"]
+    plan = buildxpy.routing_plan(["linux/arm64"], builder="default", runner=fake)
+    assert [(r.node, r.native) for r in plan.routes] == [("default", False)]
+    with pytest.raises(buildxpy.NotNative):
+        buildxpy.build(project, image=IMAGE, platforms=["linux/arm64"], builder="default",
+                       require_native=True, runner=fake)  # fmt: skip
