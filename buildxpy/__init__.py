@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, setup_builder
+    from buildxpy.api import build, export, routing_plan, setup_builder
+    from buildxpy.build_report import BuildReport, PlatformReport
     from buildxpy.build_spec import BuildSpec
     from buildxpy.builders import (
         Builder,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         stop_builder,
         use_builder,
     )
+    from buildxpy.digest_records import DigestRecord
     from buildxpy.errors import (
         BuilderNotFound,
         BuildxpyError,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from buildxpy.health import Check, DoctorReport, doctor
     from buildxpy.image_build import BuildResult, build_image
     from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
+    from buildxpy.index_merge import MergeRefused, MergeResult, merge
     from buildxpy.manifest import (
         ManifestInfo,
         ManifestResult,
@@ -47,16 +50,23 @@ if TYPE_CHECKING:
         release,
     )
     from buildxpy.manifest_spec import manifest_create_from_spec
+    from buildxpy.native_build import NativeBuildResult
     from buildxpy.platforms import Platform
     from buildxpy.qemu import QemuResult, qemu_install
     from buildxpy.registry_login import LoginResult, login
+    from buildxpy.routing import NotNative, Route, RoutingPlan
     from buildxpy.runner import Result, Runner
     from buildxpy.settings import BuilderConfig, NodeConfig, Settings
     from buildxpy.settings import load as load_settings
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "setup_builder"),
+    "buildxpy.api": ("build", "export", "routing_plan", "setup_builder"),
+    "buildxpy.build_report": ("BuildReport", "PlatformReport"),
+    "buildxpy.digest_records": ("DigestRecord",),
+    "buildxpy.index_merge": ("MergeRefused", "MergeResult", "merge"),
+    "buildxpy.native_build": ("NativeBuildResult",),
+    "buildxpy.routing": ("NotNative", "Route", "RoutingPlan"),
     "buildxpy.image_build": ("BuildResult", "build_image"),
     "buildxpy.build_spec": ("BuildSpec",),
     "buildxpy.builders": (
@@ -87,6 +97,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BuildReport",
     "BuildResult",
     "BuildSpec",
     "Builder",
@@ -97,6 +108,7 @@ __all__ = [
     "CommandFailed",
     "CommandTimeout",
     "ConfigError",
+    "DigestRecord",
     "DockerNotFound",
     "DoctorReport",
     "ExportResult",
@@ -105,14 +117,21 @@ __all__ = [
     "LoginResult",
     "ManifestInfo",
     "ManifestResult",
+    "MergeRefused",
+    "MergeResult",
+    "NativeBuildResult",
     "Node",
     "NodeConfig",
+    "NotNative",
     "Platform",
     "PlatformManifest",
+    "PlatformReport",
     "QemuResult",
     "RegistryError",
     "ReleaseResult",
     "Result",
+    "Route",
+    "RoutingPlan",
     "Runner",
     "Settings",
     "__version__",
@@ -130,9 +149,11 @@ __all__ = [
     "manifest_create",
     "manifest_create_from_spec",
     "manifest_inspect",
+    "merge",
     "qemu_install",
     "release",
     "remove_builder",
+    "routing_plan",
     "setup_builder",
     "stop_builder",
     "use_builder",

@@ -13,9 +13,13 @@ from typing import Any
 
 from buildxpy.build_spec import BuildSpec, spec_from_settings
 from buildxpy.builders import Builder, ensure_builder
-from buildxpy.image_build import BuildResult, build_image
 from buildxpy.image_export import ExportResult, export_images
+from buildxpy.index_merge import Require, checked_annotations
+from buildxpy.native_build import NativeBuildResult, NativeOptions, native_build
 from buildxpy.platforms import Platform
+from buildxpy.platforms import parse as parse_platform
+from buildxpy.routing import RoutingPlan
+from buildxpy.routing_facts import routing_plan as route_platforms
 from buildxpy.runner import Runner
 from buildxpy.settings import NodeConfig, from_values, parse_node_flag
 
@@ -46,10 +50,22 @@ def build(
     load: bool = False,
     output_dir: str | Path = "dist",
     runner: Runner | None = None,
-) -> BuildResult:
+    require_native: bool = False,
+    report: bool | None = None,
+    by_digest: bool = False,
+    split: bool = False,
+    require: Require | Sequence[str] = "all",
+    annotations: Mapping[str, str] | None = None,
+) -> NativeBuildResult:
     """One ``docker buildx build`` for every platform; pushed only when ``push=True``.
 
-    >>> buildxpy.image_build(".", image="reg/app", platforms=["linux/amd64", "linux/arm64"], push=True)
+    The result carries the routing plan (which node builds each platform, native or emulated) and,
+    when buildxpy showed the progress itself (``report``; default: stderr is not a terminal), the
+    emulation-cost report. ``require_native`` refuses emulated platforms before building;
+    ``by_digest`` pushes the one platform untagged and records its digest; ``split`` does that
+    for every platform at once, then merges them into one index (``require``: what it needs).
+
+    >>> buildxpy.build(".", image="reg/app", platforms=["linux/amd64", "linux/arm64"], push=True)
     """
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
@@ -58,7 +74,12 @@ def build(
         provenance=provenance, sbom=sbom, network=network, progress=progress, push=push,
         load=load, output_dir=output_dir,
     )  # fmt: skip
-    return build_image(spec, runner)
+    options = NativeOptions(
+        require_native=require_native, report=report, by_digest=by_digest, split=split,
+        require=require if require == "all" else [parse_platform(str(p)) for p in require],
+        annotations=checked_annotations(annotations or {}),
+    )  # fmt: skip
+    return native_build(spec, runner, options)
 
 
 def export(
@@ -125,6 +146,19 @@ def setup_builder(
         settings.builder, settings.builder_platforms, runner,
         force=force, bootstrap=bootstrap, use=use, timeout=timeout,
     )  # fmt: skip
+
+
+def routing_plan(
+    platforms: Sequence[PlatformLike] | None = None,
+    *,
+    builder: str = "buildxpy",
+    separately: bool = False,
+    runner: Runner | None = None,
+) -> RoutingPlan:
+    """Which node of ``builder`` builds each platform and whether it runs it natively, as buildx
+    will route it (``separately``: one build per platform, as ``split`` builds)."""
+    settings = from_values({"platforms": _platform_texts(platforms), "builder": {"name": builder}})
+    return route_platforms(runner or Runner(), builder, settings.platforms, separately=separately)
 
 
 def _spec(context: str | Path, **options: Any) -> BuildSpec:

@@ -95,3 +95,18 @@ def _csv_field(value: str) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([value])
     return out.getvalue()
+
+
+def by_digest_argv(
+    spec: BuildSpec, platform: Platform, output: str, *, metadata_file: Path | str
+) -> list[str]:
+    """One platform's image pushed as ``output`` says (by digest, no tag), its digest in the
+    metadata file."""
+    argv = _head(spec, str(platform))
+    argv += ["--output", output]
+    argv += image_options(spec)
+    if spec.progress:
+        argv += ["--progress", spec.progress]
+    argv += ["--metadata-file", str(metadata_file)]
+    argv.append(spec.context)
+    return argv

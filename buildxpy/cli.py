@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "login",
     "doctor",
     "qemu",
+    "merge",
 )
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
@@ -32,6 +32,23 @@ TAIL_LINES = 12
 STOP_GRACE = (10.0, 5.0)
 
 _output_prefix: ContextVar[str | None] = ContextVar("buildxpy_output_prefix", default=None)
+
+
+class LineFilter(Protocol):
+    """Turns what a streamed child writes on stderr into what the user sees (a progress renderer):
+    each line in, the text to show out (None or "" for nothing)."""
+
+    def feed(self, line: str) -> str | None: ...
+
+    def close(self) -> str | None: ...
+
+
+_line_filter: ContextVar[LineFilter | None] = ContextVar("buildxpy_line_filter", default=None)
+
+
+def current_line_filter() -> LineFilter | None:
+    """The filter the streamed call now running hands its stderr to (for runners that fake it)."""
+    return _line_filter.get()
 
 
 @contextmanager
@@ -69,6 +86,10 @@ class Result:
 
 
 class Runner:
+    # Set by callers that render a streamed command's progress themselves: called with each
+    # streamed argv, it returns that call's filter (or None to pass the output through).
+    line_filters: Callable[[Sequence[str]], LineFilter | None] | None = None
+
     def __init__(
         self,
         *,
@@ -131,6 +152,8 @@ class Runner:
             print(shlex.join(shown), file=self._echo or sys.stdout, flush=True)
             return Result(argv=argv, exit_code=0, stdout="", stderr="", duration=0.0, dry_run=True)
         started = time.monotonic()
+        line_filter = self.line_filters(argv) if stream and self.line_filters else None
+        token = _line_filter.set(line_filter)
         try:
             done = self._execute(
                 argv, input_=input_, env={**self.env, **(env or {})}, timeout=timeout, stream=stream
@@ -138,6 +161,8 @@ class Runner:
         except CommandTimeout:
             log.get().warning("docker", argv=shown, timeout_s=timeout, duration_s=_since(started))
             raise
+        finally:
+            _line_filter.reset(token)
         duration = _since(started)
         logger = log.get()
         emit = logger.info if mutating else logger.debug
@@ -185,7 +210,8 @@ class Runner:
         pumps: list[_Pump] = []
         if stream:
             prefix = _output_prefix.get()
-            if prefix is None and _is_tty(sys.stderr):
+            line_filter = _line_filter.get()
+            if prefix is None and line_filter is None and _is_tty(sys.stderr):
                 # Straight to the terminal: buildx sees a TTY and draws its own progress display.
                 # (sh refuses `_tty_out` together with an `_out` that is a TTY already.)
                 del kwargs["_tty_out"]
@@ -194,7 +220,10 @@ class Runner:
             else:
                 # Our own pipes and reader threads rather than sh callbacks: sh polls those every
                 # 0.1 s, which adds that much to every command.
-                pumps = [_Pump(sys.stderr, None, prefix), _Pump(sys.stderr, tail, prefix)]
+                pumps = [
+                    _Pump(sys.stderr, None, prefix),
+                    _Pump(sys.stderr, tail, prefix, line_filter),
+                ]
                 kwargs["_out"], kwargs["_err"] = (pump.write_fd for pump in pumps)
         # An interrupt that lands between fork and the try below would orphan the child: hold
         # SIGINT/SIGTERM until the child is registered (the child itself starts with them open).
@@ -239,11 +268,18 @@ class _Pump(threading.Thread):
     """Copies what a child writes into a pipe through to a stream, redacted and prefixed, and
     remembers the last lines."""
 
-    def __init__(self, target: TextIO, tail: deque[str] | None, prefix: str | None) -> None:
+    def __init__(
+        self,
+        target: TextIO,
+        tail: deque[str] | None,
+        prefix: str | None,
+        line_filter: LineFilter | None = None,
+    ) -> None:
         super().__init__(name="buildxpy-output", daemon=True)
         self.target = target
         self.tail = tail
         self.prefix = prefix or ""
+        self.line_filter = line_filter
         self._read_fd, self.write_fd = os.pipe()
 
     def start(self) -> None:
@@ -254,10 +290,18 @@ class _Pump(threading.Thread):
     def run(self) -> None:
         with os.fdopen(self._read_fd, encoding="utf-8", errors="replace", newline="") as pipe:
             for line in pipe:
-                self.target.write(self.prefix + redact.text(line))
-                self.target.flush()
-                if self.tail is not None and line.strip():
-                    self.tail.append(line.rstrip("\r\n"))
+                self._show(self.line_filter.feed(line) if self.line_filter else line)
+        if self.line_filter:
+            self._show(self.line_filter.close())
+
+    def _show(self, text: str | None) -> None:
+        if not text:
+            return
+        for line in text.splitlines(keepends=True):
+            self.target.write(self.prefix + redact.text(line))
+            if self.tail is not None and line.strip():
+                self.tail.append(line.rstrip("\r\n"))
+        self.target.flush()
 
     def finish(self) -> None:
         if self.is_alive() or self.ident is not None:

@@ -62,6 +62,7 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_OUTPUT_DIR": ("output_dir",),
     "BUILDXPY_BUILDER": ("builder", "name"),
     "BUILDXPY_BUILDER_DRIVER": ("builder", "driver"),
+    "BUILDXPY_REQUIRE_NATIVE": ("require_native",),
 }
 
 _config_file: ContextVar[Path | None] = ContextVar("buildxpy_config_file", default=None)
@@ -220,6 +221,8 @@ class Settings(BaseSettings):
     load: bool = False
     output_dir: Path = Path("dist")
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
+    # Refuse, before building, a platform the builder would build under QEMU.
+    require_native: bool = False
 
     @classmethod
     def settings_customise_sources(

@@ -148,6 +148,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "driver_opts": ("builder", "driver_opts"),
     "buildkitd_flags": ("builder", "buildkitd_flags"),
     "nodes": ("builder", "nodes"),
+    "require_native": ("require_native",),
 }
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,12 @@ from buildxpy.commands._common import (
 
 @dataclass(frozen=True, kw_only=True)
 class BuildArgs(JsonArgs):
-    pass
+    plan: bool = False
+    report: bool | None = None
+    by_digest: bool = False
+    split: bool = False
+    require: str | None = None
+    annotations: list[str] | None = None
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -38,17 +44,67 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     group.add_argument("-o", "--output-dir", dest="output_dir", metavar="DIR",
                        help="where build-metadata.json is kept (default: dist)")  # fmt: skip
     add_json_flag(parser)
+    add_native_flags(parser)
+
+
+def add_native_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("native builds")
+    group.add_argument("--plan", action="store_true",
+                       help="print which node builds each platform, native or emulated; build nothing")  # fmt: skip
+    group.add_argument("--require-native", action=argparse.BooleanOptionalAction, default=None,
+                       help="refuse before building when a platform would be emulated")  # fmt: skip
+    group.add_argument("--report", action=argparse.BooleanOptionalAction, default=None,
+                       help="emulation-cost report (default: when stderr is not a terminal)")  # fmt: skip
+    group.add_argument("--by-digest", action="store_true",
+                       help="push the one platform untagged; print its digest, write its record")  # fmt: skip
+    group.add_argument("--split", action="store_true",
+                       help="one build by digest per platform at once, then merge them")  # fmt: skip
+    group.add_argument("--require", metavar="all|P[,P…]",
+                       help="with --split: platforms the merge needs (default: all)")  # fmt: skip
+    group.add_argument("--annotation", action="append", dest="annotations", metavar="K=V",
+                       help="with --split: index annotation (repeatable)")  # fmt: skip
 
 
 def run(args: BuildArgs) -> int:
     from buildxpy.build_spec import spec_from_settings
-    from buildxpy.image_build import build_image
+    from buildxpy.errors import ConfigError
+    from buildxpy.index_merge import annotations_from, require_from
+    from buildxpy.native_build import NativeOptions, native_build, plan_platforms
+    from buildxpy.routing import plan_lines, refuse_emulated
 
-    result = build_image(spec_from_settings(load_settings(args)), make_runner(args))
+    if args.split and args.by_digest:
+        raise ConfigError("--split already builds each platform by digest: give one of them")
+    if (args.require is not None or args.annotations) and not args.split:
+        raise ConfigError("--require and --annotation apply to the merge of --split")
+    settings = load_settings(args)
+    runner = make_runner(args)
+    if args.plan:
+        plan = plan_platforms(
+            runner,
+            settings.builder.name,
+            settings.platforms,
+            separately=args.split or args.by_digest,
+        )
+        if args.json:
+            print_json(plan.model_dump())
+        else:
+            print("\n".join(plan_lines(plan)))
+        if settings.require_native:
+            refuse_emulated(plan)
+        return 0
+    spec = spec_from_settings(settings)
+    options = NativeOptions(
+        require_native=settings.require_native, report=args.report, by_digest=args.by_digest,
+        split=args.split, require=require_from(args.require),
+        annotations=annotations_from(args.annotations),
+    )  # fmt: skip
+    result = native_build(spec, runner, options)
     if args.dry_run:
+        if result.plan is not None and not args.quiet:
+            print("\n".join(plan_lines(result.plan)), file=sys.stderr)
         return 0
     if args.json:
-        print_json(result.model_dump())
+        print_json(result.model_dump(mode="json"))
     elif result.digest:
         print(result.digest)
     return 0

@@ -21,7 +21,7 @@ from buildxpy.commands._common import (
 
 @dataclass(frozen=True, kw_only=True)
 class ExportArgs(JsonArgs):
-    pass
+    report: bool | None = None
 
 
 if TYPE_CHECKING:
@@ -42,18 +42,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--load", action="store_true", default=None,
                         help="docker load each tarball and check its platform")  # fmt: skip
     add_json_flag(parser)
+    parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=None,
+                        help="emulation-cost report (default: when stderr is not a terminal)")  # fmt: skip
 
 
 def run(args: ExportArgs) -> int:
     from buildxpy.build_spec import spec_from_settings
-    from buildxpy.image_export import export_images
+    from buildxpy.native_build import export_with_report
 
     spec = spec_from_settings(load_settings(args))
-    results = export_images(spec, runner=make_runner(args), load=spec.load)
+    results, _, report = export_with_report(
+        spec, make_runner(args), load=spec.load, report=args.report
+    )
     if not args.quiet:
         show_table(results)
     if args.json:
-        print_json([r.model_dump(mode="json") for r in results])
+        costs = {p.platform: p.model_dump(mode="json") for p in report.platforms} if report else {}
+        print_json(
+            [{**r.model_dump(mode="json"), "report": costs.get(r.platform)} for r in results]
+        )
     return 0
 
 

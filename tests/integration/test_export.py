@@ -87,10 +87,12 @@ def test_export_three_platforms_and_load_them(
     for item in listed:
         name, tag, machine = expected[item["platform"]]
         path = out / name
+        report = item.pop("report")
         assert item == {
             "platform": item["platform"], "path": str(path), "bytes": path.stat().st_size,
             "tags": [tag], "loaded": True,
         }  # fmt: skip
+        assert (report["node"], report["native"]) == ("default", machine == "x86_64")
         assert item["bytes"] > 1000
         assert docker("run", "--rm", "--network", "none", tag).strip() == machine
         assert docker("run", "--rm", "--network", "none", tag, "uname", "-m").strip() == machine
