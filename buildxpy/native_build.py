@@ -25,7 +25,7 @@ from buildxpy.build_argv import by_digest_argv
 from buildxpy.build_report import BuildReport, build_stage_platforms, make_report
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
-from buildxpy.builder_facts import explain_failure
+from buildxpy.builder_missing import explain_failure
 from buildxpy.builder_plan import DOCKER_DRIVER
 from buildxpy.concurrent_builds import Cancelled, run_each
 from buildxpy.digest_records import (

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from buildxpy import log
-from buildxpy.builder_facts import builder_not_found, docker_config_dir, ls_entries
+from buildxpy.builder_facts import docker_config_dir, ls_entries
+from buildxpy.builder_missing import builder_not_found
 from buildxpy.builder_natives import daemon_platform, platform_from_info
 from buildxpy.builder_plan import DOCKER_DRIVER, ActualBuilder, load_instance
 from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state
