@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, setup_builder
+    from buildxpy.api import build, export, setup_builder, verify
     from buildxpy.build_spec import BuildSpec
     from buildxpy.builders import (
         Builder,
@@ -53,10 +53,11 @@ if TYPE_CHECKING:
     from buildxpy.runner import Result, Runner
     from buildxpy.settings import BuilderConfig, NodeConfig, Settings
     from buildxpy.settings import load as load_settings
+    from buildxpy.verify_report import PlatformReport, VerificationFailed, VerifyReport
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "setup_builder"),
+    "buildxpy.api": ("build", "export", "setup_builder", "verify"),
     "buildxpy.image_build": ("BuildResult", "build_image"),
     "buildxpy.build_spec": ("BuildSpec",),
     "buildxpy.builders": (
@@ -79,6 +80,7 @@ _MODULES = {
     "buildxpy.qemu": ("QemuResult", "qemu_install"),
     "buildxpy.runner": ("Result", "Runner"),
     "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+    "buildxpy.verify_report": ("PlatformReport", "VerificationFailed", "VerifyReport"),
 }  # fmt: skip
 _EXPORTS = {
     name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])
@@ -109,12 +111,15 @@ __all__ = [
     "NodeConfig",
     "Platform",
     "PlatformManifest",
+    "PlatformReport",
     "QemuResult",
     "RegistryError",
     "ReleaseResult",
     "Result",
     "Runner",
     "Settings",
+    "VerificationFailed",
+    "VerifyReport",
     "__version__",
     "build",
     "build_image",
@@ -136,6 +141,7 @@ __all__ = [
     "setup_builder",
     "stop_builder",
     "use_builder",
+    "verify",
 ]
 
 

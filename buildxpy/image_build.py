@@ -17,6 +17,7 @@ from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_facts import explain_failure
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
+from buildxpy.image_verify import VerificationFailed, VerifyReport, verify
 from buildxpy.runner import Runner
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
@@ -31,6 +32,8 @@ class BuildResult(BaseModel):
     pushed: bool
     builder: str
     metadata_file: str | None
+    # What `buildxpy verify` found in the pushed image; None when it was not pushed or checked.
+    verification: VerifyReport | None = None
 
 
 def metadata_path(spec: BuildSpec) -> Path:
@@ -71,9 +74,25 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
         )
     else:
         log.get().info("built", digest=digest, tags=result.tags, pushed=spec.push)
-    return result.model_copy(
+    result = result.model_copy(
         update={"digest": digest, "pushed": spec.push, "metadata_file": str(final)}
     )
+    if spec.push and spec.verify and digest is not None:
+        result = _verify(runner, spec, result, digest)
+    return result
+
+
+def _verify(runner: Runner, spec: BuildSpec, result: BuildResult, digest: str) -> BuildResult:
+    """Check the image the build pushed, by digest: exactly what this build made."""
+    from buildxpy.manifest import parse_reference
+
+    pushed = parse_reference(spec.tags[0]).at(digest)
+    report = verify(str(pushed), spec.platforms, builder=spec.builder, runner=runner)
+    result = result.model_copy(update={"verification": report})
+    if not report.ok:
+        message = report.error_message(f"pushed {pushed}, but it is")
+        raise VerificationFailed(report, message + " (--no-verify skips this check)")
+    return result
 
 
 def _run_build(runner: Runner, spec: BuildSpec, metadata_file: Path) -> None:
