@@ -5,8 +5,8 @@
 3. The binary each image's entrypoint runs (found on its PATH, through symlinks and ``#!``
    interpreters, ``/bin/sh`` when there is none) is an ELF binary of that platform.
 
-Manifests and configs come from ``docker buildx imagetools inspect``, file heads from one
-``docker buildx build`` per round (``buildxpy.image_files``).
+Manifests and configs come from ``docker buildx imagetools inspect``; each image's file system
+streams from one ``docker buildx build`` (``buildxpy.image_files``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import json
 import struct
 import tarfile
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -336,8 +337,6 @@ def test_an_empty_stream_is_an_empty_finished_tree() -> None:
 
 
 def test_the_reading_build_is_a_one_line_dockerfile_exported_as_a_tar_on_stdout() -> None:
-    from pathlib import Path
-
     assert dockerfile(f"{REPO}@sha256:{'a' * 64}", "linux/arm/v7") == (
         f"FROM --platform=linux/arm/v7 {REPO}@sha256:{'a' * 64}\n"
     )
@@ -390,6 +389,7 @@ def fake_index(
     raw = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                       "manifests": manifests})  # fmt: skip
     fake.on("buildx", "imagetools", "inspect", ref, "--raw", stdout=raw)
+    fake.on("buildx", "imagetools", "inspect", f"{REPO}@{digest_of(raw)}", "--raw", stdout=raw)
     return digest_of(raw)
 
 
@@ -572,3 +572,57 @@ def test_report_models_serialise_ok_and_status() -> None:
     assert report.error_message("pushed r/a@sha256:x, but it is") == (
         "pushed r/a@sha256:x, but it is not what it claims: linux/arm64: missing from the index"
     )
+
+
+# --------------------------------------------------------------------------- settings and commands
+
+
+def test_verify_is_on_by_default_and_off_by_env_flag_or_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from buildxpy import settings
+
+    cwd = tmp_path
+    assert settings.load({}, cwd=cwd).verify is True
+    monkeypatch.setenv("BUILDXPY_VERIFY", "false")
+    assert settings.load({}, cwd=cwd).verify is False
+    assert settings.load({"verify": True}, cwd=cwd).verify is True
+    monkeypatch.delenv("BUILDXPY_VERIFY")
+    (cwd / "buildxpy.toml").write_text("verify = false\n")
+    assert settings.load({}, config=cwd / "buildxpy.toml", cwd=cwd).verify is False
+
+
+def test_platforms_count_as_configured_only_when_someone_configured_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from buildxpy import settings
+
+    cwd = tmp_path
+    assert settings.load({}, cwd=cwd).platforms_given is False
+    assert settings.load({"platforms": ["linux/arm64"]}, cwd=cwd).platforms_given is True
+    (cwd / "docker").mkdir()
+    (cwd / "docker" / "archs").write_text("amd64\narm32v7\n")
+    assert settings.load({}, cwd=cwd).platforms_given is True
+    monkeypatch.setenv("BUILDXPY_PLATFORMS", "linux/amd64")
+    assert settings.load({}).platforms_given is True
+
+
+def test_manifest_create_verifies_the_new_index_by_digest(
+    cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index_digest = fake_index(cli_fake, f"{REPO}:2", GOOD[:2])
+    _all_tars(cli_fake, {
+        "sha256:" + f"{n + 1:x}" * 64: tar_of([("exe", "bin/sh", head)])
+        for n, (_, _, head) in enumerate(GOOD[:2])
+    })  # fmt: skip
+    args = ["-q", "manifest", "create", f"{REPO}:2", f"{REPO}:amd64", f"{REPO}:arm64",
+            "--builder", "default", "--platform", "linux/amd64,linux/arm64"]  # fmt: skip
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out == f"{index_digest}\n"
+    inspected = [c.args[3] for c in cli_fake.find("buildx", "imagetools", "inspect")]
+    assert f"{REPO}@{index_digest}" in inspected
+    assert len(cli_fake.find("buildx", "build")) == 2
+    # --no-verify: the index is written and read back, nothing else.
+    cli_fake.calls.clear()
+    assert cli.main([*args, "--no-verify"]) == 0
+    assert cli_fake.find("buildx", "build") == []
