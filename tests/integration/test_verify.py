@@ -51,10 +51,20 @@ class Pushed:
 
 
 def push(bed: Bed, context: Path, ref: str, platforms: str, *extra: str) -> None:
-    docker(
+    argv = [
         "buildx", "build", "--builder", "default", "--platform", platforms,
         "--build-arg", f"BASE={bed.base_image}", "-t", ref, "--push", *extra, str(context),
-    )  # fmt: skip
+    ]  # fmt: skip
+    # The docker driver pushes twice (BuildKit, then the engine); under load the bed's registry
+    # has answered the second push's HEAD with a 500 once: that, and only that, is tried again.
+    for _ in range(2):
+        try:
+            docker(*argv)
+            return
+        except AssertionError as exc:
+            if "500 Internal Server Error" not in str(exc):
+                raise
+    docker(*argv)
 
 
 @pytest.fixture(scope="module")
