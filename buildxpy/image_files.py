@@ -77,7 +77,7 @@ def read_tar(stream: IO[bytes], enough: Callable[[ImageTree], bool]) -> ImageTre
         return tree
     with archive:
         for count, member in enumerate(archive, 1):
-            path = "/" + member.name.lstrip("./").rstrip("/")
+            path = _path(member.name)
             if path == "/":
                 continue
             tree.add(path, _entry(archive, member, tree))
@@ -94,7 +94,7 @@ def _entry(archive: tarfile.TarFile, member: tarfile.TarInfo, tree: ImageTree) -
         return Entry("symlink", target=member.linkname)
     if member.islnk():
         # A hard link names an earlier member: the same file under another name.
-        return tree.entries.get("/" + member.linkname.lstrip("./"), Entry("other"))
+        return tree.entries.get(_path(member.linkname), Entry("other"))
     if member.isreg():
         executable = bool(member.mode & 0o111)
         head = b""
@@ -103,6 +103,11 @@ def _entry(archive: tarfile.TarFile, member: tarfile.TarInfo, tree: ImageTree) -
             head = handle.read(HEAD_SIZE) if handle is not None else b""
         return Entry("file", head=head, executable=executable)
     return Entry("other")
+
+
+def _path(name: str) -> str:
+    """A tar member's name as an absolute path: ``./bin/sh``, ``bin/sh`` and ``bin/`` alike."""
+    return "/" + name.removeprefix("./").strip("/")
 
 
 def _failure(builder: str, image: str, exc: CommandFailed) -> BuildxpyError:

@@ -310,7 +310,7 @@ def test_read_tar_keeps_names_symlinks_hardlinks_and_executable_heads() -> None:
     data = tar_of([
         ("dir", "bin/", b""), ("exe", "bin/busybox", elf() + bytes(10_000)),
         ("hard", "bin/bb", "bin/busybox"), ("sym", "bin/sh", "/bin/busybox"),
-        ("file", "etc/motd", "hello"),
+        ("file", "etc/motd", "hello"), ("exe", "./.init", "#!/bin/sh\n"),
     ])  # fmt: skip
     t = read_tar(io.BytesIO(data), lambda _: False)
     assert t.complete
@@ -318,6 +318,7 @@ def test_read_tar_keeps_names_symlinks_hardlinks_and_executable_heads() -> None:
     assert t.entries["/bin/bb"] == t.entries["/bin/busybox"]
     assert t.entries["/bin/sh"] == Entry("symlink", target="/bin/busybox")
     assert t.entries["/etc/motd"] == Entry("file", head=b"", executable=False)
+    assert t.entries["/.init"].head == b"#!/bin/sh\n"
 
 
 def test_read_tar_stops_as_soon_as_the_caller_has_enough() -> None:
