@@ -17,14 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from buildxpy import log
 from buildxpy.builder_facts import builder_not_found
 from buildxpy.entrypoint import HEAD_SIZE, Entry, ImageTree
-from buildxpy.errors import BuildxpyError, CommandFailed, ImageNotFound
-from buildxpy.manifest import registry_failure
+from buildxpy.errors import BuilderNotFound, BuildxpyError, CommandFailed
 from buildxpy.runner import Runner
 
 # How often (in tar entries) the caller is asked whether it has seen enough.
 CHECK_EVERY = 32
+ATTEMPTS = 2
 
 
 class ReadFailed(BuildxpyError):
@@ -56,12 +57,20 @@ def read_tree(
     scratch = Path(tempfile.mkdtemp(prefix="buildxpy-verify-"))
     try:
         (scratch / "Dockerfile").write_text(dockerfile(image, platform))
-        try:
-            return runner.consume(
-                *export_argv(builder, scratch), reader=lambda out: read_tar(out, enough)
-            )
-        except CommandFailed as exc:
-            raise _failure(builder, image, exc) from None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return runner.consume(
+                    *export_argv(builder, scratch), reader=lambda out: read_tar(out, enough)
+                )
+            except CommandFailed as exc:
+                failure = _failure(builder, image, exc)
+                if isinstance(failure, BuilderNotFound) or attempt == ATTEMPTS:
+                    raise failure from None
+                # Reading changes nothing, so a second try is safe; an engine whose content
+                # store is being cleaned up by another client has failed a first one.
+                log.get().warning("reading the image's files failed; trying again",
+                                  image=image, reason=failure.message)  # fmt: skip
+        raise AssertionError("unreachable")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -113,9 +122,6 @@ def _path(name: str) -> str:
 def _failure(builder: str, image: str, exc: CommandFailed) -> BuildxpyError:
     if any(f'no builder "{builder}" found' in line for line in exc.stderr_tail):
         return builder_not_found(builder)
-    failure = registry_failure(image, exc)
-    if isinstance(failure, ImageNotFound):
-        return failure
     lines = [line.strip() for line in exc.stderr_tail if line.strip()]
     reason = lines[-1].removeprefix("ERROR: ") if lines else f"exit code {exc.exit_code}"
     return ReadFailed(f"cannot read the files of {image} with builder {builder!r}: {reason}",

@@ -627,3 +627,17 @@ def test_manifest_create_verifies_the_new_index_by_digest(
     cli_fake.calls.clear()
     assert cli.main([*args, "--no-verify"]) == 0
     assert cli_fake.find("buildx", "build") == []
+
+
+def test_a_failed_read_is_tried_once_more_then_named(fake: FakeRunner) -> None:
+    from buildxpy.image_files import ReadFailed
+
+    fake_index(fake, f"{REPO}:1", GOOD[:1], attest=False)
+    _all_tars(fake, {"sha256:" + "1" * 64: tar_of([("exe", "bin/sh", elf())])})
+    fake.on("buildx", "build", exit_code=1, stderr="ERROR: failed to solve: not found\n", times=1)
+    assert verify(f"{REPO}:1", ["linux/amd64"], builder="default", runner=fake).ok
+    assert len(fake.find("buildx", "build")) == 2
+    fake.on("buildx", "build", exit_code=1, stderr="ERROR: failed to solve: not found\n")
+    with pytest.raises(ReadFailed, match=r"cannot read the files of .* with builder 'default': "
+                       r"failed to solve: not found"):  # fmt: skip
+        verify(f"{REPO}:1", ["linux/amd64"], builder="default", runner=fake)
