@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, routing_plan, setup_builder
+    from buildxpy.api import build, export, routing_plan, setup_builder, verify
     from buildxpy.build_report import BuildReport, PlatformReport
     from buildxpy.build_spec import BuildSpec
     from buildxpy.builders import (
@@ -58,10 +58,11 @@ if TYPE_CHECKING:
     from buildxpy.runner import Result, Runner
     from buildxpy.settings import BuilderConfig, NodeConfig, Settings
     from buildxpy.settings import load as load_settings
+    from buildxpy.verify_report import PlatformVerdict, VerificationFailed, VerifyReport
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "routing_plan", "setup_builder"),
+    "buildxpy.api": ("build", "export", "routing_plan", "setup_builder", "verify"),
     "buildxpy.build_report": ("BuildReport", "PlatformReport"),
     "buildxpy.digest_records": ("DigestRecord",),
     "buildxpy.index_merge": ("MergeRefused", "MergeResult", "merge"),
@@ -89,6 +90,7 @@ _MODULES = {
     "buildxpy.qemu": ("QemuResult", "qemu_install"),
     "buildxpy.runner": ("Result", "Runner"),
     "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+    "buildxpy.verify_report": ("PlatformVerdict", "VerificationFailed", "VerifyReport"),
 }  # fmt: skip
 _EXPORTS = {
     name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])
@@ -126,6 +128,7 @@ __all__ = [
     "Platform",
     "PlatformManifest",
     "PlatformReport",
+    "PlatformVerdict",
     "QemuResult",
     "RegistryError",
     "ReleaseResult",
@@ -134,6 +137,8 @@ __all__ = [
     "RoutingPlan",
     "Runner",
     "Settings",
+    "VerificationFailed",
+    "VerifyReport",
     "__version__",
     "build",
     "build_image",
@@ -157,6 +162,7 @@ __all__ = [
     "setup_builder",
     "stop_builder",
     "use_builder",
+    "verify",
 ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from buildxpy.build_spec import BuildSpec, spec_from_settings
 from buildxpy.builders import Builder, ensure_builder
 from buildxpy.image_export import ExportResult, export_images
+from buildxpy.image_verify import verify as verify_image
 from buildxpy.index_merge import Require, checked_annotations
 from buildxpy.native_build import NativeBuildResult, NativeOptions, native_build
 from buildxpy.platforms import Platform
@@ -22,6 +23,7 @@ from buildxpy.routing import RoutingPlan
 from buildxpy.routing_facts import routing_plan as route_platforms
 from buildxpy.runner import Runner
 from buildxpy.settings import NodeConfig, from_values, parse_node_flag
+from buildxpy.verify_report import VerifyReport
 
 PlatformLike = Platform | str
 
@@ -47,6 +49,7 @@ def build(
     network: str | None = None,
     progress: str | None = None,
     push: bool = False,
+    verify: bool = True,
     load: bool = False,
     output_dir: str | Path = "dist",
     runner: Runner | None = None,
@@ -57,7 +60,9 @@ def build(
     require: Require | Sequence[str] = "all",
     annotations: Mapping[str, str] | None = None,
 ) -> NativeBuildResult:
-    """One ``docker buildx build`` for every platform; pushed only when ``push=True``.
+    """One ``docker buildx build`` for every platform; pushed only when ``push=True``, and what
+    was pushed then checked (``buildxpy.verify``; ``VerificationFailed`` on a mismatch) unless
+    ``verify=False``.
 
     The result carries the routing plan (which node builds each platform, native or emulated) and,
     when buildxpy showed the progress itself (``report``; default: stderr is not a terminal), the
@@ -72,7 +77,7 @@ def build(
         target=target, build_args=build_args, labels=labels, secrets=secrets,
         cache_from=cache_from, cache_to=cache_to, no_cache=no_cache, pull=pull,
         provenance=provenance, sbom=sbom, network=network, progress=progress, push=push,
-        load=load, output_dir=output_dir,
+        verify=verify, load=load, output_dir=output_dir,
     )  # fmt: skip
     options = NativeOptions(
         require_native=require_native, report=report, by_digest=by_digest, split=split,
@@ -111,6 +116,22 @@ def export(
         output_dir=output_dir,
     )  # fmt: skip
     return export_images(spec, runner=runner, load=load)
+
+
+def verify(
+    ref: str,
+    *,
+    platforms: Sequence[PlatformLike] | None = None,
+    builder: str = "buildxpy",
+    runner: Runner | None = None,
+) -> VerifyReport:
+    """Check that the pushed image ``ref`` is what it claims, without running it: its index lists
+    exactly ``platforms`` (None: any), each image's config names its entry's platform, and each
+    platform's entrypoint binary is built for it. Mismatches are in the report
+    (``report.ok``, ``report.raise_for_mismatch()``); the image's files are read through
+    ``docker buildx build`` on ``builder``."""
+    texts = None if platforms is None else [str(p) for p in _listed(platforms)]
+    return verify_image(ref, texts, builder=builder, runner=runner)
 
 
 def setup_builder(

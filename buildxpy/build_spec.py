@@ -38,6 +38,8 @@ class BuildSpec:
     network: str | None = None
     progress: str | None = None
     push: bool = False
+    # Check the pushed image (buildxpy.verify) once it is pushed.
+    verify: bool = True
     load: bool = False
     output_dir: Path = Path("dist")
 
@@ -70,6 +72,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         network=settings.network,
         progress=settings.progress,
         push=settings.push,
+        verify=settings.verify,
         load=settings.load,
         output_dir=settings.output_dir,
     )

@@ -154,5 +154,3 @@ def contexts_used_elsewhere(listed: Mapping[str, LsBuilder], builder: str) -> se
 
 def list_builders(runner: Runner) -> list[LsBuilder]:
     return parse_ls(runner.run("buildx", "ls", "--format", "json").stdout)
-
-

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "load",
     "manifest",
     "release",
+    "verify",
     "login",
     "doctor",
     "qemu",

@@ -18,6 +18,7 @@ from buildxpy.builder_missing import explain_failure
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.runner import Runner
+from buildxpy.verify_report import VerifyReport
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
 # steps and people can read the digest and buildx's other facts after the run.
@@ -31,6 +32,8 @@ class BuildResult(BaseModel):
     pushed: bool
     builder: str
     metadata_file: str | None
+    # What `buildxpy verify` found in the pushed image; None when it was not pushed or checked.
+    verification: VerifyReport | None = None
 
 
 def metadata_path(spec: BuildSpec) -> Path:
@@ -71,8 +74,22 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
         )
     else:
         log.get().info("built", digest=digest, tags=result.tags, pushed=spec.push)
-    return result.model_copy(
+    result = result.model_copy(
         update={"digest": digest, "pushed": spec.push, "metadata_file": str(final)}
+    )
+    if spec.push and spec.verify and digest is not None:
+        result = _verify(runner, spec, result, digest)
+    return result
+
+
+def _verify(runner: Runner, spec: BuildSpec, result: BuildResult, digest: str) -> BuildResult:
+    """Check the image the build pushed, by digest: exactly what this build made."""
+    from buildxpy.manifest import VerifyOptions, check_pushed, parse_reference
+
+    pushed = str(parse_reference(spec.tags[0]).at(digest))
+    options = VerifyOptions([str(p) for p in spec.platforms], spec.builder)
+    return result.model_copy(
+        update={"verification": check_pushed(runner, pushed, options, "pushed")}
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +19,8 @@ from buildxpy import log
 from buildxpy.digest_records import DigestRecord, read_records, record_files
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.manifest import (
+    VerifyOptions,
+    check_pushed,
     fetch,
     image_platform,
     imagetools_create_argv,
@@ -29,6 +31,7 @@ from buildxpy.manifest import (
 )
 from buildxpy.platforms import Platform, parse, parse_list
 from buildxpy.runner import Runner
+from buildxpy.verify_report import VerifyReport
 
 Require = Literal["all"] | Sequence[Platform]
 
@@ -45,6 +48,8 @@ class MergeResult(BaseModel):
     # Platforms configured or recorded but not in the index, and why.
     left_out: dict[str, str] = Field(default_factory=dict)
     dry_run: bool = False
+    # What `buildxpy verify` found in the new index; None when it was not checked.
+    verification: VerifyReport | None = None
 
 
 class MergeRefused(BuildxpyError):
@@ -60,8 +65,10 @@ def merge_records(
     require: Require = "all",
     annotations: Mapping[str, str] | None = None,
     runner: Runner | None = None,
+    verify: VerifyOptions | None = None,
 ) -> MergeResult:
-    """The index of ``platforms`` (each from its record) under every ref of ``refs``.
+    """The index of ``platforms`` (each from its record) under every ref of ``refs``, checked
+    with ``buildxpy.verify`` as ``verify`` says (None: not checked).
 
     ``require="all"``: every platform must have a record that checks out, else nothing is tagged. A
     list of platforms: those must; the others are merged when present and reported when not.
@@ -110,7 +117,11 @@ def merge_records(
     # The create combined the very sources the preview did, by digest, into the same bytes: the
     # preview's digest is the index's, no read needed.
     log.get().info("merged", ref=targets[0], digest=planned.digest, platforms=result.platforms)
-    return result.model_copy(update={"digest": planned.digest})
+    merged = str(parse_reference(targets[0]).at(planned.digest))
+    # Exactly the platforms merged: a list policy may have left some out on purpose.
+    expected = replace(verify, platforms=result.platforms) if verify else None
+    report = check_pushed(runner, merged, expected, "merged")
+    return result.model_copy(update={"digest": planned.digest, "verification": report})
 
 
 def refuse_unless_met(problems: Mapping[str, str], required: Sequence[Platform]) -> None:
@@ -259,10 +270,13 @@ def merge(
     require: Require | Sequence[str] = "all",
     annotations: Mapping[str, str] | None = None,
     runner: Runner | None = None,
+    verify: bool = True,
+    builder: str = "buildxpy",
 ) -> MergeResult:
     """The index for every tag of ``tags`` from digest records: the files ``records``, or every
     record in ``from_dir``. ``platforms`` (default: the records' own) is what the index should
-    hold; ``require`` what it must (``"all"`` or a list)."""
+    hold; ``require`` what it must (``"all"`` or a list). Unless ``verify=False`` the new index is
+    checked with ``buildxpy.verify`` (files read on ``builder``)."""
     paths = [Path(p) for p in records]
     if from_dir is not None:
         if paths:
@@ -281,7 +295,8 @@ def merge(
     )
     policy: Require = "all" if require == "all" else [parse(str(p)) for p in require]
     repository = common_image(found, image)
+    checked = VerifyOptions(None, builder) if verify else None
     return merge_records(
         found, refs=refs_for(repository, tags), platforms=list(dict.fromkeys(wanted)),
-        image=repository, require=policy, annotations=annotations, runner=runner,
+        image=repository, require=policy, annotations=annotations, runner=runner, verify=checked,
     )  # fmt: skip

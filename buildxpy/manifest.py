@@ -23,6 +23,7 @@ from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotF
 from buildxpy.platforms import parse
 from buildxpy.runner import Result, Runner
 from buildxpy.settings import REFERENCE, TAG
+from buildxpy.verify_report import VerificationFailed, VerifyReport
 
 Backend = Literal["imagetools", "docker"]
 BACKENDS: tuple[Backend, ...] = ("imagetools", "docker")
@@ -60,6 +61,8 @@ class ManifestResult(BaseModel):
     backend: Backend
     sources: list[str]
     dry_run: bool = False
+    # What `buildxpy verify` found in the new index; None when it was not checked.
+    verification: VerifyReport | None = None
 
 
 class ReleaseResult(BaseModel):
@@ -72,6 +75,32 @@ class ReleaseResult(BaseModel):
     # What VERSION pointed at before (None: a new tag); equal to digest means nothing was written.
     previous: str | None = None
     dry_run: bool = False
+    # What `buildxpy verify` found behind the new tag; None when it was not checked.
+    verification: VerifyReport | None = None
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How a command that pushes checks what it pushed (``buildxpy.verify``)."""
+
+    # The exact platform set expected; None: whatever the index lists.
+    platforms: Sequence[str] | None = None
+    builder: str = "buildxpy"
+
+
+def check_pushed(
+    runner: Runner, pushed: str, options: VerifyOptions | None, what: str
+) -> VerifyReport | None:
+    """Verify ``pushed`` (a reference by digest) unless ``options`` is None; raise on a mismatch."""
+    if options is None or runner.dry_run:
+        return None
+    from buildxpy.image_verify import verify
+
+    report = verify(pushed, options.platforms, builder=options.builder, runner=runner)
+    if not report.ok:
+        message = report.error_message(f"{what} {pushed}, but it is")
+        raise VerificationFailed(report, message + " (--no-verify skips this check)")
+    return report
 
 
 # --------------------------------------------------------------------------- references
@@ -323,8 +352,12 @@ def manifest_create(
     *,
     backend: Backend = "imagetools",
     tags: Sequence[str] = (),
+    verify: bool = True,
+    platforms: Sequence[str] | None = None,
+    builder: str = "buildxpy",
 ) -> ManifestResult:
-    """One index ``ref`` (and ``tags`` of the same repository) made of ``sources``."""
+    """One index ``ref`` (and ``tags`` of the same repository) made of ``sources``; then, unless
+    ``verify=False``, checked (exactly ``platforms`` when given, read with ``builder``)."""
     target = parse_reference(ref, what="target reference", digest_ok=False)
     targets = [target, *(target.with_tag(check_tag(t, "tag")) for t in tags)]
     if not sources:
@@ -332,7 +365,8 @@ def manifest_create(
     refs = [parse_reference(s, what="source reference") for s in sources]
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}: use imagetools or docker")
-    return _create(runner or Runner(), targets, refs, backend)
+    options = VerifyOptions(platforms, builder) if verify else None
+    return _create(runner or Runner(), targets, refs, backend, verify=options)
 
 
 def _create(
@@ -342,6 +376,7 @@ def _create(
     backend: Backend,
     *,
     annotations: Mapping[str, str] | None = None,
+    verify: VerifyOptions | None = None,
 ) -> ManifestResult:
     names = [str(t) for t in targets]
     if annotations and backend != "imagetools":
@@ -357,12 +392,14 @@ def _create(
         for name in names:
             _docker_manifest(runner, name, used, insecure=insecure)
     digest = None
+    report = None
     if not runner.dry_run:
         digest = fetch(runner, names[0]).digest
         log.get().info("manifest created", ref=names[0], digest=digest, backend=backend)
+        report = check_pushed(runner, str(targets[0].at(digest)), verify, "created")
     return ManifestResult(
         ref=names[0], refs=names, digest=digest, backend=backend, sources=used,
-        dry_run=runner.dry_run,
+        dry_run=runner.dry_run, verification=report,
     )  # fmt: skip
 
 
@@ -402,8 +439,12 @@ def release(
     image: str,
     from_tag: str = "latest",
     runner: Runner | None = None,
+    verify: bool = True,
+    platforms: Sequence[str] | None = None,
+    builder: str = "buildxpy",
 ) -> ReleaseResult:
-    """``IMAGE:VERSION`` -> the index behind ``IMAGE:FROM``, by digest, byte for byte."""
+    """``IMAGE:VERSION`` -> the index behind ``IMAGE:FROM``, by digest, byte for byte; then, unless
+    ``verify=False``, checked (exactly ``platforms`` when given, read with ``builder``)."""
     parse_reference(image, what="image", digest_ok=False)
     check_tag(version, "version")
     check_tag(from_tag, "source tag")
@@ -433,6 +474,9 @@ def release(
     if not runner.dry_run:
         _check_same(runner, target, fetched.digest)
         log.get().info("released", ref=str(target), digest=fetched.digest, source=str(source))
+        options = VerifyOptions(platforms, builder) if verify else None
+        report = check_pushed(runner, str(target.at(fetched.digest)), options, "released")
+        result = result.model_copy(update={"verification": report})
     return result
 
 

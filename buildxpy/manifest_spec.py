@@ -30,6 +30,7 @@ from buildxpy.manifest import (
     Backend,
     ManifestResult,
     Reference,
+    VerifyOptions,
     _create,
     check_tag,
     fetch,
@@ -299,7 +300,12 @@ class _Member:
 
 
 def manifest_create_from_spec(
-    spec: Path | ManifestSpec, runner: Runner | None = None, *, backend: Backend = "imagetools"
+    spec: Path | ManifestSpec,
+    runner: Runner | None = None,
+    *,
+    backend: Backend = "imagetools",
+    verify: bool = True,
+    builder: str = "buildxpy",
 ) -> ManifestResult:
     """The index a manifest-tool spec describes, written with buildx.
 
@@ -307,6 +313,8 @@ def manifest_create_from_spec(
     an image its own platform, completed by what the spec leaves out (the variant of an arm image,
     say). buildx takes every platform from the images themselves, so an entry whose image is not
     the platform the spec declares is refused rather than listed under the wrong platform.
+    Unless ``verify=False`` the new index is then checked (``buildxpy.verify``) to list exactly
+    those platforms, read with ``builder``.
     """
     loaded = load_spec(spec) if isinstance(spec, Path) else spec
     target = parse_reference(loaded.image, what="spec image", digest_ok=False)
@@ -337,9 +345,11 @@ def manifest_create_from_spec(
             "would be a Docker manifest list, which cannot carry them; push OCI images or drop "
             "the annotations"
         )
+    platforms = list(dict.fromkeys(i.platform for m in members for i in m.images))
     return _create(
-        runner, targets, [m.source for m in members], backend, annotations=annotations or None
-    )
+        runner, targets, [m.source for m in members], backend, annotations=annotations or None,
+        verify=VerifyOptions(platforms, builder) if verify else None,
+    )  # fmt: skip
 
 
 def _check_declared(number: int, platform: SpecPlatform) -> None:

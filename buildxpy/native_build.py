@@ -45,7 +45,7 @@ from buildxpy.index_merge import (
     merge_records,
     oci_annotations,
 )
-from buildxpy.manifest import imagetools_create_argv
+from buildxpy.manifest import VerifyOptions, imagetools_create_argv
 from buildxpy.platforms import Platform
 from buildxpy.progress_json import ProgressCapture, Shown
 from buildxpy.routing import RoutingPlan, refuse_emulated
@@ -396,6 +396,7 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     merged = merge_records(
         ordered, refs=spec.tags, platforms=spec.platforms, image=image, require=options.require,
         annotations={**oci_annotations(spec.labels), **options.annotations}, runner=runner,
+        verify=VerifyOptions(None, spec.builder) if spec.verify else None,
     ) if not runner.dry_run else _dry_merge(spec, image, runner)  # fmt: skip
     if not runner.dry_run:
         (records_dir(spec.output_dir) / PENDING_NAME).unlink(missing_ok=True)

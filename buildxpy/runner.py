@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import IO, Any, Protocol, TextIO, TypeVar
 
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
@@ -30,6 +30,9 @@ INSTALL_HINT = (
 TAIL_LINES = 12
 # How long a docker child gets to cancel after SIGINT, then after SIGTERM, before SIGKILL.
 STOP_GRACE = (10.0, 5.0)
+
+T = TypeVar("T")
+Reader = Callable[[IO[bytes]], T]
 
 _output_prefix: ContextVar[str | None] = ContextVar("buildxpy_output_prefix", default=None)
 
@@ -127,6 +130,77 @@ class Runner:
     ) -> Result:
         """Run ``docker ARGS`` with its output shown to the user (on stderr), as buildx shows it."""
         return self._run(list(args), mutating, None, env, timeout, check, stream=True)
+
+    def consume(
+        self,
+        *args: str,
+        reader: Callable[[IO[bytes]], T],
+        env: Mapping[str, str] | None = None,
+    ) -> T:
+        """Run ``docker ARGS`` (read-only) and hand its standard output, a byte stream, to
+        ``reader``. When the reader returns before the end, the child is stopped at once and its
+        exit code does not count; otherwise a non-zero exit raises ``CommandFailed``."""
+        argv = [self.docker, *args]
+        shown = redact.argv(argv)
+        started = time.monotonic()
+        done, value, early = self._pipe(argv, env={**self.env, **(env or {})}, reader=reader)
+        log.get().debug("docker", argv=shown, exit_code=done.exit_code,
+                        duration_s=_since(started), stopped_early=early)  # fmt: skip
+        if not early and done.exit_code != 0:
+            raise CommandFailed(shown, done.exit_code, redact.lines(done.stderr_tail))
+        return value
+
+    def _pipe(
+        self, argv: list[str], *, env: Mapping[str, str], reader: Callable[[IO[bytes]], T]
+    ) -> tuple[Completed, T, bool]:
+        """The subprocess seam of ``consume``: (how it ended, what the reader returned, whether
+        it was stopped before the end)."""
+        import sh
+
+        try:
+            command = sh.Command(argv[0])
+        except sh.CommandNotFound:
+            raise DockerNotFound(INSTALL_HINT) from None
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        errors = _Pump(_Discard(), tail, None)
+        read_fd, write_fd = os.pipe()
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            proc = command(
+                *argv[1:], _bg=True, _bg_exc=False, _new_group=True, _env={**os.environ, **env},
+                _tty_out=False, _ok_code=list(range(256)), _out=write_fd, _err=errors.write_fd,
+                _preexec_fn=_open_stop_signals,
+            )  # fmt: skip
+            with self._lock:
+                self._active[id(proc)] = proc
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            os.close(read_fd)
+            os.close(write_fd)
+            errors.finish()
+            raise
+        early = False
+        try:
+            os.close(write_fd)  # the child holds its own copy: EOF comes when it is done
+            errors.start()
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            with os.fdopen(read_fd, "rb") as stream:
+                value = reader(stream)
+                early = bool(stream.read(1))
+                if early:
+                    _stop(proc)
+            try:
+                proc.wait()
+            except sh.ErrorReturnCode as exc:  # killed by a signal
+                return Completed(exc.exit_code, stderr_tail=list(tail)), value, early
+        except BaseException:
+            _stop(proc)
+            raise
+        finally:
+            with self._lock:
+                self._active.pop(id(proc), None)
+            errors.finish()
+        return Completed(proc.exit_code, stderr_tail=list(tail)), value, early
 
     def interrupt_all(self) -> None:
         """Stop every docker child still running (for callers that run several in threads)."""
@@ -270,7 +344,7 @@ class _Pump(threading.Thread):
 
     def __init__(
         self,
-        target: TextIO,
+        target: TextIO | _Discard,
         tail: deque[str] | None,
         prefix: str | None,
         line_filter: LineFilter | None = None,
@@ -310,6 +384,16 @@ class _Pump(threading.Thread):
         else:
             os.close(self.write_fd)
             os.close(self._read_fd)
+
+
+class _Discard:
+    """A text stream that keeps nothing (the pump's tail keeps the last lines)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def create(*, dry_run: bool = False) -> Runner:

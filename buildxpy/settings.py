@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -59,6 +60,7 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_TARGET": ("target",),
     "BUILDXPY_BUILD_ARGS": ("build_args",),
     "BUILDXPY_PUSH": ("push",),
+    "BUILDXPY_VERIFY": ("verify",),
     "BUILDXPY_OUTPUT_DIR": ("output_dir",),
     "BUILDXPY_BUILDER": ("builder", "name"),
     "BUILDXPY_BUILDER_DRIVER": ("builder", "driver"),
@@ -199,6 +201,7 @@ def default_platforms() -> list[Platform]:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", validate_default=False)
+    _archs_file: bool = PrivateAttr(default=False)
 
     image: str | None = None
     tags: StrList = Field(default_factory=lambda: ["latest"])
@@ -218,6 +221,8 @@ class Settings(BaseSettings):
     progress: str | None = None
     network: str | None = None
     push: bool = True
+    # Check what was pushed (buildxpy.verify) after build, manifest create and release.
+    verify: bool = True
     load: bool = False
     output_dir: Path = Path("dist")
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
@@ -322,6 +327,12 @@ class Settings(BaseSettings):
         return out
 
     @property
+    def platforms_given(self) -> bool:
+        """Whether the platforms were configured (flag, environment, config file or
+        ``docker/archs``) rather than left at the built-in default."""
+        return "platforms" in self.model_fields_set or self._archs_file
+
+    @property
     def builder_platforms(self) -> list[Platform]:
         if self.builder.platforms is not None:
             return self.builder.platforms
@@ -348,7 +359,7 @@ class EnvSource(PydanticBaseSettingsSource):
         out: dict[str, Any] = {}
         for var, path in ENV_KEYS.items():
             value = os.environ.get(var)
-            if value is None or (value == "" and path != ("push",)):
+            if value is None or (value == "" and path not in (("push",), ("verify",))):
                 continue
             target = out
             for key in path[:-1]:
@@ -431,7 +442,12 @@ def load(
     """Build the settings; ``overrides`` are the command-line flags that were given."""
     tokens = (_config_file.set(config), _config_dir.set(cwd), _with_sources.set(True))
     try:
-        return Settings(**dict(overrides or {}))
+        settings = Settings(**dict(overrides or {}))
+        settings._archs_file = (
+            "platforms" not in settings.model_fields_set
+            and ((cwd or Path.cwd()) / ARCHS_FILE).is_file()
+        )
+        return settings
     except ValidationError as exc:
         raise ConfigError(describe(exc)) from None
     finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import IO, TypeVar
 
 from buildxpy.runner import Completed, Runner
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -70,6 +74,16 @@ class FakeRunner(Runner):
                 rule.used += 1
                 return rule.answer(call) if callable(rule.answer) else rule.answer
         return Completed(exit_code=0)
+
+    def _pipe(
+        self, argv: list[str], *, env: Mapping[str, str], reader: Callable[[IO[bytes]], T]
+    ) -> tuple[Completed, T, bool]:
+        """``consume``: the matching rule's stdout, as latin-1 bytes, is the stream."""
+        done = self._execute(argv, input_=None, env=env, timeout=None, stream=False)
+        stream = io.BytesIO(done.stdout.encode("latin-1"))
+        value = reader(stream)
+        tail = list(done.stderr_tail) or [line for line in done.stderr.splitlines() if line.strip()]
+        return Completed(done.exit_code, stderr_tail=tail), value, bool(stream.read(1))
 
     def args_list(self) -> list[list[str]]:
         return [c.args for c in self.calls]

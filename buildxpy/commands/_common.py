@@ -117,6 +117,16 @@ def add_builder_flags(parser: argparse.ArgumentParser) -> None:
                        metavar="NAME=ENDPOINT[;platforms=a,b]")  # fmt: skip
 
 
+def add_verify_flags(parser: argparse.ArgumentParser, *, builder: bool = True) -> None:
+    group = parser.add_argument_group("verification")
+    group.add_argument("--verify", action=argparse.BooleanOptionalAction, dest="verify", default=None,
+                       help="check what was pushed: platforms, configs, entrypoint binaries "
+                       "(default: on; BUILDXPY_VERIFY)")  # fmt: skip
+    if builder:
+        group.add_argument("--builder", dest="builder_name", metavar="NAME",
+                           help="builder that reads the image's files (default: buildxpy)")  # fmt: skip
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
@@ -141,6 +151,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "progress": ("progress",),
     "network": ("network",),
     "push": ("push",),
+    "verify": ("verify",),
     "load": ("load",),
     "output_dir": ("output_dir",),
     "builder_name": ("builder", "name"),

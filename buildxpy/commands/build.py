@@ -11,6 +11,7 @@ from buildxpy.commands._common import (
     add_command,
     add_image_flags,
     add_json_flag,
+    add_verify_flags,
     load_settings,
     make_runner,
     print_json,
@@ -43,6 +44,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                        help="load the result into the docker image store where the builder can")  # fmt: skip
     group.add_argument("-o", "--output-dir", dest="output_dir", metavar="DIR",
                        help="where build-metadata.json is kept (default: dist)")  # fmt: skip
+    add_verify_flags(parser, builder=False)
     add_json_flag(parser)
     add_native_flags(parser)
 

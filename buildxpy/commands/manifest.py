@@ -10,12 +10,15 @@ from buildxpy.commands._common import (
     add_command,
     add_group,
     add_json_flag,
+    add_verify_flags,
+    load_settings,
     make_runner,
     print_json,
 )
 
 if TYPE_CHECKING:
     from buildxpy.manifest import Backend
+    from buildxpy.settings import Settings
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -34,6 +37,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="docker buildx imagetools create (default) or docker manifest")  # fmt: skip
     create.add_argument("--from-spec", metavar="FILE", type=Path,
                         help="manifest-tool YAML spec (image, tags, manifests[].image/platform)")  # fmt: skip
+    create.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
+                        help="the exact platforms the new index must list (default: the configured "
+                        "platforms when configured, the spec's with --from-spec)")  # fmt: skip
+    add_verify_flags(create)
     add_json_flag(create)
 
     inspect = add_command(
@@ -65,23 +72,34 @@ def run_create(args: CreateArgs) -> int:
     from buildxpy import manifest
     from buildxpy.errors import ConfigError
 
+    settings = load_settings(args)
     if args.from_spec is not None:
         if args.ref or args.sources:
             raise ConfigError("give either --from-spec FILE or REF SOURCE…, not both")
         from buildxpy.manifest_spec import manifest_create_from_spec
 
-        result = manifest_create_from_spec(args.from_spec, make_runner(args), backend=args.backend)
+        result = manifest_create_from_spec(
+            args.from_spec, make_runner(args), backend=args.backend, verify=settings.verify,
+            builder=settings.builder.name,
+        )  # fmt: skip
     else:
         if not args.ref or not args.sources:
             raise ConfigError("manifest create needs REF and at least one SOURCE (or --from-spec)")
         result = manifest.manifest_create(
-            args.ref, args.sources, make_runner(args), backend=args.backend
-        )
+            args.ref, args.sources, make_runner(args), backend=args.backend,
+            verify=settings.verify, platforms=expected_platforms(settings),
+            builder=settings.builder.name,
+        )  # fmt: skip
     if args.json:
         print_json(result.model_dump())
     elif result.digest:
         print(result.digest)
     return 0
+
+
+def expected_platforms(settings: Settings) -> list[str] | None:
+    """What the index must list: the configured platforms, when they were configured at all."""
+    return [str(p) for p in settings.platforms] if settings.platforms_given else None
 
 
 def run_inspect(args: InspectArgs) -> int:

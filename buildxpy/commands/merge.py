@@ -12,6 +12,7 @@ from buildxpy.commands._common import (
     add_command,
     add_image_flags,
     add_json_flag,
+    add_verify_flags,
     load_settings,
     make_runner,
     print_json,
@@ -42,6 +43,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_image_flags(parser)
     parser.add_argument("-o", "--output-dir", dest="output_dir", metavar="DIR",
                         help="whose digests/ directory holds the records (default: dist)")  # fmt: skip
+    add_verify_flags(parser)
     add_json_flag(parser)
 
 
@@ -58,7 +60,7 @@ def run(args: MergeArgs) -> int:
         [Path(r) for r in args.records], from_dir=from_dir, image=settings.image,
         tags=settings.tags, platforms=settings.platforms, require=require_from(args.require),
         annotations={**oci_annotations(settings.labels), **annotations_from(args.annotations)},
-        runner=make_runner(args),
+        runner=make_runner(args), verify=settings.verify, builder=settings.builder.name,
     )  # fmt: skip
     if args.json:
         print_json(result.model_dump(mode="json"))

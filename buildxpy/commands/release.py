@@ -8,6 +8,7 @@ from buildxpy.commands._common import (
     JsonArgs,
     add_command,
     add_json_flag,
+    add_verify_flags,
     load_settings,
     make_runner,
     print_json,
@@ -23,6 +24,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="from_tag", default="latest", metavar="TAG",
                         help="the tag whose index is released (default: latest)")  # fmt: skip
     parser.add_argument("--image", help="image repository, e.g. registry.example.com/team/app")
+    parser.add_argument("--platform", action="append", dest="platforms", metavar="P[,P…]",
+                        help="the exact platforms the released index must list (default: the "
+                        "configured platforms when configured)")  # fmt: skip
+    add_verify_flags(parser)
     add_json_flag(parser)
 
 
@@ -34,11 +39,14 @@ class ReleaseArgs(JsonArgs):
 
 def run_release(args: ReleaseArgs) -> int:
     from buildxpy import manifest
+    from buildxpy.commands.manifest import expected_platforms
 
-    image = load_settings(args).require_image()
+    settings = load_settings(args)
     result = manifest.release(
-        args.version, image=image, from_tag=args.from_tag, runner=make_runner(args)
-    )
+        args.version, image=settings.require_image(), from_tag=args.from_tag,
+        runner=make_runner(args), verify=settings.verify,
+        platforms=expected_platforms(settings), builder=settings.builder.name,
+    )  # fmt: skip
     if args.json:
         print_json(result.model_dump())
     elif not result.dry_run:

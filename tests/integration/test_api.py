@@ -48,6 +48,10 @@ def test_build_pushes_both_platforms(pushed: buildxpy.BuildResult, bed: Bed) -> 
     assert pushed.pushed
     assert pushed.digest is not None
     assert pushed.digest.startswith("sha256:")
+    # Pushed, so checked: the index, the configs and each platform's entrypoint binary.
+    assert pushed.verification is not None
+    assert pushed.verification.ok
+    assert pushed.verification.digest == pushed.digest
     info = buildxpy.manifest_inspect(pushed.tags[0])
     assert info.digest == pushed.digest
     assert sorted(info.platforms) == ["linux/amd64", "linux/arm64"]
@@ -77,7 +81,9 @@ def test_release_points_a_version_at_the_same_index(
     pushed: buildxpy.BuildResult, bed: Bed, unique: str
 ) -> None:
     image = f"{bed.registry}/{unique}"
-    released = buildxpy.release("v1.0.0", image=image)
+    released = buildxpy.release("v1.0.0", image=image, builder="default")
+    assert released.verification is not None
+    assert released.verification.ok
     assert released.digest == pushed.digest
     assert buildxpy.manifest_inspect(f"{image}:v1.0.0").digest == pushed.digest
 
@@ -88,7 +94,12 @@ def test_manifest_create_joins_per_platform_images(
     info = buildxpy.manifest_inspect(pushed.tags[0])
     arm64 = next(m for m in info.manifests if m.platform == "linux/arm64")
     target = f"{bed.registry}/{unique}:arm64-only"
-    created = buildxpy.manifest_create(target, [f"{bed.registry}/{unique}@{arm64.digest}"])
+    created = buildxpy.manifest_create(
+        target, [f"{bed.registry}/{unique}@{arm64.digest}"], builder="default",
+        platforms=["linux/arm64"],
+    )  # fmt: skip
+    assert created.verification is not None
+    assert [p.platform for p in created.verification.platforms] == ["linux/arm64"]
     assert created.digest is not None
     assert buildxpy.manifest_inspect(target).platforms == ["linux/arm64"]
 

@@ -88,7 +88,7 @@ def test_unreadable_metadata_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_build_runs_exactly_one_streamed_buildx_build(project: Path, fake: FakeRunner) -> None:
     fake.on("buildx", "build", answer=writes_metadata("metadata-multi-push.json"))
-    s = settings.load({"image": "127.0.0.1:5000/app", "tags": ["latest", "v1"]})
+    s = settings.load({"image": "127.0.0.1:5000/app", "tags": ["latest", "v1"], "verify": False})
     result = build(s, fake)
     assert len(fake.calls) == 1
     call = fake.calls[0]
@@ -106,7 +106,7 @@ def test_metadata_file_is_kept_and_the_scratch_file_is_gone(
     project: Path, fake: FakeRunner
 ) -> None:
     fake.on("buildx", "build", answer=writes_metadata("metadata-single-push.json"))
-    build(settings.load({"image": "r/app", "output_dir": "out"}), fake)
+    build(settings.load({"image": "r/app", "output_dir": "out", "verify": False}), fake)
     scratch = Path(fake.calls[0].args[fake.calls[0].args.index("--metadata-file") + 1])
     assert scratch.parent.resolve() == (project / "out").resolve()
     assert scratch.name != METADATA_NAME
@@ -193,7 +193,7 @@ def test_cli_prints_the_digest_only(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake.on("buildx", "build", answer=writes_metadata("metadata-multi-push.json"))
-    code, calls = cli_with(fake, monkeypatch, "build", "--image", "r/app")
+    code, calls = cli_with(fake, monkeypatch, "build", "--image", "r/app", "--no-verify")
     assert code == 0
     assert capsys.readouterr().out == sample_digest("metadata-multi-push.json") + "\n"
     assert len([c for c in calls if c.args[:2] == ["buildx", "build"]]) == 1
@@ -219,6 +219,7 @@ def test_cli_json(
         "pushed": False,
         "builder": "default",
         "metadata_file": str(Path("out") / METADATA_NAME),
+        "verification": None,
     }
     assert printed["plan"]["routes"][0]["node"] == "default"
     [build_call] = fake.find("buildx", "build")

@@ -165,7 +165,7 @@ def test_inspect_malformed_reference_runs_nothing(fake: FakeRunner) -> None:
 def test_create_with_imagetools_then_reads_the_digest(fake: FakeRunner) -> None:
     raw = index_of(("linux/amd64", AMD64), ("linux/arm64", ARM64))
     answer_raw(fake, f"{REPO}:1", raw)
-    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake)
+    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake, verify=False)
     assert joined(fake.calls) == [
         f"buildx imagetools create -t {REPO}:1 {REPO}:amd64 {REPO}:arm64",
         f"buildx imagetools inspect {REPO}:1 --raw",
@@ -177,7 +177,7 @@ def test_create_with_imagetools_then_reads_the_digest(fake: FakeRunner) -> None:
 
 def test_create_extra_tags_go_in_the_same_call(fake: FakeRunner) -> None:
     answer_raw(fake, f"{REPO}:1", index_of(("linux/amd64", AMD64)))
-    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64"], fake, tags=["latest"])
+    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64"], fake, tags=["latest"], verify=False)
     assert fake.calls[0].args == [
         "buildx", "imagetools", "create", "-t", f"{REPO}:1", "-t", f"{REPO}:latest",
         f"{REPO}:amd64",
@@ -191,7 +191,7 @@ def test_create_with_docker_backend_expands_index_sources(fake: FakeRunner) -> N
     created = index_of(("linux/amd64", AMD64), ("linux/arm64", ARM64), attest=False)
     answer_raw(fake, f"{REPO}:1", created)
     result = manifest_create(
-        f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake, backend="docker"
+        f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake, backend="docker", verify=False
     )
     # The second source is a two-platform index whose amd64 image is the first source's.
     assert joined(fake.calls) == [
@@ -209,7 +209,9 @@ def test_create_with_docker_backend_expands_index_sources(fake: FakeRunner) -> N
 def test_docker_backend_keeps_tls_for_remote_registries(fake: FakeRunner) -> None:
     answer_raw(fake, "ghcr.io/o/app:amd64", sample("imagetools-raw-image-manifest.json"))
     answer_raw(fake, "ghcr.io/o/app:1", index_of(("linux/amd64", AMD64)))
-    manifest_create("ghcr.io/o/app:1", ["ghcr.io/o/app:amd64"], fake, backend="docker")
+    manifest_create(
+        "ghcr.io/o/app:1", ["ghcr.io/o/app:amd64"], fake, backend="docker", verify=False
+    )
     assert fake.find("manifest", "create")[0].args == [
         "manifest", "create", "--amend", "ghcr.io/o/app:1", "ghcr.io/o/app:amd64",
     ]  # fmt: skip
@@ -220,7 +222,7 @@ def test_docker_backend_ignores_a_missing_stale_local_list(fake: FakeRunner) -> 
     fake.on("manifest", "rm", exit_code=1, stderr=f"No such manifest: {REPO}:1\n")
     answer_raw(fake, f"{REPO}:amd64", sample("imagetools-raw-image-manifest.json"))
     answer_raw(fake, f"{REPO}:1", index_of(("linux/amd64", AMD64)))
-    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64"], fake, backend="docker")
+    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64"], fake, backend="docker", verify=False)
     assert result.digest is not None
     assert len(fake.find("manifest", "push")) == 1
 
@@ -229,7 +231,7 @@ def test_create_dry_run_prints_the_call_and_reads_no_digest(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake = FakeRunner(dry_run=True)
-    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake)
+    result = manifest_create(f"{REPO}:1", [f"{REPO}:amd64", f"{REPO}:arm64"], fake, verify=False)
     assert capsys.readouterr().out == (
         f"docker buildx imagetools create -t {REPO}:1 {REPO}:amd64 {REPO}:arm64\n"
     )
@@ -251,7 +253,7 @@ def test_create_refuses_bad_input_before_any_call(
     fake: FakeRunner, ref: str, sources: list[str], message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
-        manifest_create(ref, sources, fake)
+        manifest_create(ref, sources, fake, verify=False)
     assert fake.calls == []
 
 
@@ -262,12 +264,12 @@ def test_create_failure_names_the_registry_problem(fake: FakeRunner) -> None:
         "dial tcp 127.0.0.1:1: connect: connection refused\n"
     ))  # fmt: skip
     with pytest.raises(RegistryError, match=r"^cannot create 127\.0\.0\.1:1/x:y: failed to do"):
-        manifest_create("127.0.0.1:1/x:y", [f"{REPO}:amd64"], fake)
+        manifest_create("127.0.0.1:1/x:y", [f"{REPO}:amd64"], fake, verify=False)
 
 
 def test_create_with_missing_source_says_which(fake: FakeRunner) -> None:
     fake.on("buildx", "imagetools", "create", exit_code=1,
             stderr=f"ERROR: {REPO}:gone: not found\n")  # fmt: skip
     with pytest.raises(ImageNotFound) as caught:
-        manifest_create(f"{REPO}:1", [f"{REPO}:gone"], fake)
+        manifest_create(f"{REPO}:1", [f"{REPO}:gone"], fake, verify=False)
     assert str(caught.value) == f"cannot create {REPO}:1: {REPO}:gone: not found"

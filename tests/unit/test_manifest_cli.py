@@ -12,6 +12,12 @@ from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, digest_of, 
 BOTH = index_of(("linux/amd64", AMD64), ("linux/arm64", ARM64))
 
 
+@pytest.fixture(autouse=True)
+def _no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about writing manifests; verification has its own (test_verify.py)."""
+    monkeypatch.setenv("BUILDXPY_VERIFY", "0")
+
+
 def test_create_prints_only_the_digest(
     cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:

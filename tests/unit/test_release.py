@@ -22,13 +22,19 @@ def not_yet(fake: FakeRunner, ref: str) -> None:
             stderr=f"ERROR: {ref}: not found\n", times=1)  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about writing manifests; verification has its own (test_verify.py)."""
+    monkeypatch.setenv("BUILDXPY_VERIFY", "0")
+
+
 def test_release_pins_the_source_digest_and_checks_the_result(
     tmp_path: Path, fake: FakeRunner
 ) -> None:
     answer_raw(fake, f"{REPO}:latest", INDEX)
     answer_raw(fake, f"{REPO}:v0.2", INDEX)
     not_yet(fake, f"{REPO}:v0.2")
-    result = release("v0.2", image=REPO, runner=fake)
+    result = release("v0.2", image=REPO, runner=fake, verify=False)
     assert joined(fake.calls) == [
         f"buildx imagetools inspect {REPO}:latest --raw",
         f"buildx imagetools inspect {REPO}:v0.2 --raw",
@@ -44,7 +50,7 @@ def test_release_pins_the_source_digest_and_checks_the_result(
 def test_release_already_done_writes_nothing(tmp_path: Path, fake: FakeRunner) -> None:
     answer_raw(fake, f"{REPO}:latest", INDEX)
     answer_raw(fake, f"{REPO}:v0.2", INDEX)
-    result = release("v0.2", image=REPO, runner=fake)
+    result = release("v0.2", image=REPO, runner=fake, verify=False)
     assert fake.find("buildx", "imagetools", "create") == []
     assert result.previous == result.digest == INDEX_DIGEST
 
@@ -55,7 +61,7 @@ def test_release_moving_an_existing_tag_warns(tmp_path: Path, fake: FakeRunner) 
     answer_raw(fake, f"{REPO}:v1", INDEX)
     fake.on("buildx", "imagetools", "inspect", f"{REPO}:v1", "--raw", stdout=older, times=1)
     with capture_logs() as logs:
-        result = release("v1", image=REPO, runner=fake)
+        result = release("v1", image=REPO, runner=fake, verify=False)
     assert len(fake.find("buildx", "imagetools", "create")) == 1
     assert result.previous == digest_of(older)
     warning = next(e for e in logs if e["log_level"] == "warning")
@@ -67,7 +73,7 @@ def test_release_from_another_tag(tmp_path: Path, fake: FakeRunner) -> None:
     answer_raw(fake, f"{REPO}:rc", INDEX)
     answer_raw(fake, f"{REPO}:1.0", INDEX)
     not_yet(fake, f"{REPO}:1.0")
-    result = release("1.0", image=REPO, from_tag="rc", runner=fake)
+    result = release("1.0", image=REPO, from_tag="rc", runner=fake, verify=False)
     assert result.from_tag == "rc"
     assert fake.calls[0].args[3] == f"{REPO}:rc"
 
@@ -78,7 +84,7 @@ def test_release_notices_when_the_new_tag_differs(tmp_path: Path, fake: FakeRunn
     answer_raw(fake, f"{REPO}:v1", rewrapped)
     not_yet(fake, f"{REPO}:v1")
     with pytest.raises(BuildxpyError) as caught:
-        release("v1", image=REPO, runner=fake)
+        release("v1", image=REPO, runner=fake, verify=False)
     assert str(caught.value) == (
         f"{REPO}:v1 now points at {digest_of(rewrapped)}, not at {INDEX_DIGEST} as intended"
     )
@@ -88,7 +94,7 @@ def test_release_refuses_a_missing_source_tag(tmp_path: Path, fake: FakeRunner) 
     fake.on("buildx", "imagetools", "inspect", exit_code=1,
             stderr=f"ERROR: {REPO}:latest: not found\n")  # fmt: skip
     with pytest.raises(ImageNotFound) as caught:
-        release("v1", image=REPO, runner=fake)
+        release("v1", image=REPO, runner=fake, verify=False)
     assert str(caught.value) == f"{REPO}:latest does not exist in its registry"
     assert fake.find("buildx", "imagetools", "create") == []
 
@@ -96,7 +102,7 @@ def test_release_refuses_a_missing_source_tag(tmp_path: Path, fake: FakeRunner) 
 def test_release_refuses_a_single_platform_manifest(tmp_path: Path, fake: FakeRunner) -> None:
     answer_raw(fake, f"{REPO}:latest", sample("imagetools-raw-image-manifest.json"))
     with pytest.raises(BuildxpyError, match="is a single-platform manifest, not an index"):
-        release("v1", image=REPO, runner=fake)
+        release("v1", image=REPO, runner=fake, verify=False)
     assert fake.find("buildx", "imagetools", "create") == []
 
 
@@ -113,16 +119,16 @@ def test_release_refuses_bad_tags_before_any_call(
     tmp_path: Path, fake: FakeRunner, version: str, from_tag: str, message: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        release(version, image=REPO, from_tag=from_tag, runner=fake)
+        release(version, image=REPO, from_tag=from_tag, runner=fake, verify=False)
     assert str(caught.value).startswith(message)
     assert fake.calls == []
 
 
 def test_release_refuses_a_bad_image_before_any_call(fake: FakeRunner) -> None:
     with pytest.raises(ConfigError, match="invalid image 'Reg/App'"):
-        release("v1", image="Reg/App", runner=fake)
+        release("v1", image="Reg/App", runner=fake, verify=False)
     with pytest.raises(ConfigError, match="a target is named by a tag"):
-        release("v1", image=f"{REPO}@sha256:{'0' * 64}", runner=fake)
+        release("v1", image=f"{REPO}@sha256:{'0' * 64}", runner=fake, verify=False)
     assert fake.calls == []
 
 
@@ -147,7 +153,7 @@ def test_cli_release_json_with_image_flag(
     assert json.loads(capsys.readouterr().out) == {
         "image": REPO, "version": "2.0", "from_tag": "edge", "ref": f"{REPO}:2.0",
         "source": f"{REPO}@{INDEX_DIGEST}", "digest": INDEX_DIGEST, "previous": None,
-        "dry_run": False,
+        "dry_run": False, "verification": None,
     }  # fmt: skip
 
 
