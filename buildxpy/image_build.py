@@ -17,11 +17,13 @@ from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_facts import explain_failure
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
+from buildxpy.file_install import check_target, install
 from buildxpy.runner import Runner
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
 # steps and people can read the digest and buildx's other facts after the run.
 METADATA_NAME = "build-metadata.json"
+METADATA_WHAT = "cannot write the build metadata to"
 
 
 class BuildResult(BaseModel):
@@ -51,6 +53,7 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
     )
     check_inputs(spec)
     resolve_secrets(spec.secrets)
+    check_target(final, METADATA_WHAT)
     if runner.dry_run:
         # What someone would type by hand: the kept metadata path, not a per-run scratch name.
         runner.stream(*build_argv(spec, metadata_file=final))
@@ -62,7 +65,7 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
     with _scratch_file(final) as scratch:
         _run_build(runner, spec, scratch)
         metadata = read_metadata(scratch)
-        scratch.replace(final)
+        install([(scratch, final)], METADATA_WHAT)
     digest = metadata.digest
     if digest is None:
         log.get().warning(
