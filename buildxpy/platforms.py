@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy.errors import ConfigError
+from buildxpy.input_text import utf8_error
 
 # containerd's isKnownOS, plus the WebAssembly system interfaces Docker's Wasm workloads name.
 KNOWN_OS = frozenset(
@@ -201,11 +202,7 @@ def read_archs(path: Path) -> list[Platform]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        number = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}:{number}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
+        raise utf8_error(path, exc) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     items = []
