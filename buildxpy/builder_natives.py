@@ -53,12 +53,10 @@ def pin_node_platforms(
 ) -> DesiredBuilder:
     """Every node with its platforms: buildx sends a node that lists none any platform its QEMU can
     run, so a node configured without platforms is given its daemon's own, with a warning."""
-    nodes = []
-    for node in desired.nodes:
-        if not node.platforms:
-            node = _pinned(runner, desired, node, state)
-        nodes.append(node)
-    return dataclasses.replace(desired, nodes=tuple(nodes))
+    nodes = tuple(
+        node if node.platforms else _pinned(runner, desired, node, state) for node in desired.nodes
+    )
+    return dataclasses.replace(desired, nodes=nodes)
 
 
 def _pinned(
