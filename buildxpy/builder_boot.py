@@ -150,10 +150,17 @@ def boot_cause(image: str | None, error: str) -> str:
     error = error.removeprefix("Error response from daemon: ")
     pull_failed = image is not None and any(marker in error for marker in PULL_ERRORS)
     if pull_failed:
-        return (
-            f"cannot pull the BuildKit image {image} (no registry reachable?): {root_cause(error)}"
-        )
+        return f"cannot pull the BuildKit image {image} ({_pull_hint(error)}): {root_cause(error)}"
     return _shorten(error)
+
+
+def _pull_hint(error: str) -> str:
+    # A registry that answered knows no such image; only one that did not is unreachable.
+    if "manifest unknown" in error or error.endswith(": not found"):
+        return "the registry has no such image"
+    if "pull access denied" in error:
+        return "not logged in, or no such image"
+    return "no registry reachable?"
 
 
 def root_cause(error: str) -> str:

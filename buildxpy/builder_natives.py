@@ -3,12 +3,13 @@ architecture once (``docker info``), and the answer is kept in buildxpy's state.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from buildxpy import log
 from buildxpy.builder_boot import docker_target
 from buildxpy.builder_facts import Builder, Node
-from buildxpy.builder_plan import DesiredBuilder, DesiredNode
+from buildxpy.builder_plan import CONTEXT_DRIVERS, DesiredBuilder, DesiredNode
 from buildxpy.builder_state import BuilderState
 from buildxpy.docker_json import DockerInfo, load_json
 from buildxpy.emulation import emulated_platforms, platform_of_machine
@@ -45,6 +46,42 @@ def report_emulation(
             native=sorted({str(p) for p in natives.values()}),
             note=EMULATION_NOTE,
         )
+
+
+def pin_node_platforms(
+    runner: Runner, desired: DesiredBuilder, state: BuilderState
+) -> DesiredBuilder:
+    """Every node with its platforms: buildx sends a node that lists none any platform its QEMU can
+    run, so a node configured without platforms is given its daemon's own, with a warning."""
+    nodes = tuple(
+        node if node.platforms else _pinned(runner, desired, node, state) for node in desired.nodes
+    )
+    return dataclasses.replace(desired, nodes=nodes)
+
+
+def _pinned(
+    runner: Runner, desired: DesiredBuilder, node: DesiredNode, state: BuilderState
+) -> DesiredNode:
+    endpoint = node.host or node.endpoint
+    native = None
+    if desired.driver in CONTEXT_DRIVERS and endpoint:
+        native = daemon_platform(runner, endpoint, state)
+    if native is None:
+        log.get().warning(
+            "node has no platforms configured; buildx may send it any platform it can emulate "
+            "(set the node's platforms)",
+            builder=desired.name,
+            node=node.name,
+        )
+        return node
+    log.get().warning(
+        "node has no platforms configured; it is given its daemon's own (set the node's "
+        "platforms to choose others)",
+        builder=desired.name,
+        node=node.name,
+        platform=str(native),
+    )
+    return dataclasses.replace(node, platforms=(str(native),))
 
 
 def node_natives(

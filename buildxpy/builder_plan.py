@@ -115,7 +115,7 @@ def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> Des
             endpoint=None,
             platforms=tuple(str(p) for p in platforms),
             driver_opts=_sorted_opts(config.driver_opts),
-            flags=_split_flags(config.buildkitd_flags),
+            flags=split_flags(config.buildkitd_flags),
         )
         return DesiredBuilder(config.name, config.driver, (only,))
     nodes = []
@@ -129,7 +129,7 @@ def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> Des
                 host=node.endpoint if as_context else None,
                 platforms=tuple(str(p) for p in node.platforms),
                 driver_opts=_sorted_opts({**config.driver_opts, **node.driver_opts}),
-                flags=_split_flags(flags),
+                flags=split_flags(flags, node.name if node.buildkitd_flags is not None else None),
             )
         )
     return DesiredBuilder(config.name, config.driver, tuple(nodes))
@@ -292,5 +292,12 @@ def _sorted_opts(opts: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in opts.items()))
 
 
-def _split_flags(flags: str | None) -> tuple[str, ...]:
-    return tuple(shlex.split(flags)) if flags else ()
+def split_flags(flags: str | None, node: str | None = None) -> tuple[str, ...]:
+    """buildkitd's flags as buildx splits them (shell words)."""
+    if not flags:
+        return ()
+    try:
+        return tuple(shlex.split(flags))
+    except ValueError as exc:
+        where = f"node {node!r}: " if node else ""
+        raise ConfigError(f"{where}invalid buildkitd flags {flags!r}: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from buildxpy import log
+from buildxpy.errors import BuildxpyError
+
+# Builder names become file names here; longer ones (which settings refuse, but a name given to
+# `builder rm` is not checked) are shortened with a hash so no name is too long for the system.
+_FILE_STEM_MAX = 120
 
 
 class BuilderState(BaseModel):
@@ -23,9 +29,13 @@ class BuilderState(BaseModel):
 @contextlib.contextmanager
 def builder_lock(config_dir: Path, name: str) -> Iterator[None]:
     """Serialises everything that changes one builder, across processes (``make -j``)."""
-    path = config_dir / "buildxpy" / "locks" / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
+    path = config_dir / "buildxpy" / "locks" / f"{_stem(name)}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError as exc:
+        raise _unwritable(config_dir, exc) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -38,7 +48,7 @@ def builder_lock(config_dir: Path, name: str) -> Iterator[None]:
 
 
 def state_path(config_dir: Path, name: str) -> Path:
-    return config_dir / "buildxpy" / "builders" / f"{name}.json"
+    return config_dir / "buildxpy" / "builders" / f"{_stem(name)}.json"
 
 
 def load_state(config_dir: Path, name: str) -> BuilderState:
@@ -54,7 +64,22 @@ def load_state(config_dir: Path, name: str) -> BuilderState:
 
 def save_state(config_dir: Path, name: str, state: BuilderState) -> None:
     path = state_path(config_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(state.model_dump_json(indent=2) + "\n")
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(state.model_dump_json(indent=2) + "\n")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise _unwritable(config_dir, exc) from None
+
+
+def _stem(name: str) -> str:
+    if len(name.encode()) <= _FILE_STEM_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: _FILE_STEM_MAX - 17]}-{digest}"
+
+
+def _unwritable(config_dir: Path, exc: OSError) -> BuildxpyError:
+    return BuildxpyError(f"cannot write to DOCKER_CONFIG ({config_dir}): {exc.strerror}")

@@ -31,7 +31,7 @@ from buildxpy.builder_facts import (
     to_builder,
 )
 from buildxpy.builder_missing import builder_not_found
-from buildxpy.builder_natives import report_emulation
+from buildxpy.builder_natives import pin_node_platforms, report_emulation
 from buildxpy.builder_plan import Plan, desired_builder, plan
 from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state, state_path
 from buildxpy.docker_json import LsBuilder
@@ -70,6 +70,7 @@ def ensure_builder(
         state = load_state(config_dir, name)
         if force:
             state.natives.clear()
+        desired = pin_node_platforms(runner, desired, state)
         listed = ls_entries(runner)
         actual = actual_builder(config_dir, listed.get(name))
         contexts = known_contexts(runner, desired, actual, state)

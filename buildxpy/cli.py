@@ -112,6 +112,13 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from buildxpy.input_text import argv_problem
+
+    # Bytes that are not UTF-8 could reach neither docker nor a message: refused before parsing.
+    problem = argv_problem(argv)
+    if problem is not None:
+        print(f"buildxpy: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser(argv).parse_args(argv)
     from buildxpy import log, redact
     from buildxpy.errors import BuildxpyError

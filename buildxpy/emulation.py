@@ -18,7 +18,10 @@ from buildxpy.platforms import Platform, parse
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 # `uname -m` names that are not buildx architecture names: 32-bit ARM machines say which ISA
 # level they implement, and buildx spells that as a variant.
-_MACHINES = {"armv5l": "arm/v5", "armv6l": "arm/v6", "armv7l": "arm/v7", "armv8l": "arm/v7"}
+_MACHINES = {
+    "armv5l": "arm/v5", "armv6l": "arm/v6", "armv7l": "arm/v7", "armv8l": "arm/v7",
+    "i486": "386", "i586": "386", "i686": "386", "loongarch64": "loong64",
+}  # fmt: skip
 
 
 def platform_of_machine(machine: str, os_name: str = "linux") -> Platform | None:

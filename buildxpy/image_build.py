@@ -17,12 +17,15 @@ from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
+from buildxpy.file_install import check_target, install
+from buildxpy.input_text import check_command
 from buildxpy.runner import Runner
 from buildxpy.verify_report import VerifyReport
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
 # steps and people can read the digest and buildx's other facts after the run.
 METADATA_NAME = "build-metadata.json"
+METADATA_WHAT = "cannot write the build metadata to"
 
 
 class BuildResult(BaseModel):
@@ -40,6 +43,16 @@ def metadata_path(spec: BuildSpec) -> Path:
     return spec.output_dir / METADATA_NAME
 
 
+def check_build_inputs(spec: BuildSpec) -> None:
+    """Every local check that can refuse a build, before any docker process (the routing plan's
+    questions included): the context, the Dockerfile, the secrets, the metadata file's place, and
+    whether the command line fits the system's limits."""
+    check_inputs(spec)
+    resolve_secrets(spec.secrets)
+    check_target(metadata_path(spec), METADATA_WHAT)
+    check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
+
+
 def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
     """Build (and when ``spec.push``, push) the image with one `docker buildx build`."""
     runner = runner or Runner()
@@ -52,8 +65,7 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
         builder=spec.builder,
         metadata_file=None,
     )
-    check_inputs(spec)
-    resolve_secrets(spec.secrets)
+    check_build_inputs(spec)
     if runner.dry_run:
         # What someone would type by hand: the kept metadata path, not a per-run scratch name.
         runner.stream(*build_argv(spec, metadata_file=final))
@@ -65,7 +77,7 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
     with _scratch_file(final) as scratch:
         _run_build(runner, spec, scratch)
         metadata = read_metadata(scratch)
-        scratch.replace(final)
+        install([(scratch, final)], METADATA_WHAT)
     digest = metadata.digest
     if digest is None:
         log.get().warning(

@@ -3,7 +3,8 @@
 buildx cannot write a single ``type=docker`` tarball for several platforms, so each platform gets its
 own ``docker buildx build`` process. They run side by side (one thread each, all through the same
 runner); a tarball is built under a temporary name in the output directory and renamed into place
-only when every platform has succeeded, so an export either replaces all its files or none.
+only when every platform has succeeded, and put back when a later rename fails, so an export either
+replaces all its files or none.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
 from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
+from buildxpy.file_install import check_target, install
+from buildxpy.input_text import check_command
 from buildxpy.platforms import Platform, parse
 from buildxpy.runner import Runner, output_prefix
 
@@ -100,6 +103,20 @@ def plan(spec: BuildSpec, platforms: Sequence[Platform]) -> list[PlannedExport]:
     ]
 
 
+def checked_plan(
+    spec: BuildSpec, platforms: Sequence[Platform] | None = None
+) -> list[PlannedExport]:
+    """The tarballs to write, after every local check that can refuse the export: the context,
+    the Dockerfile, each target path, the secrets."""
+    items = plan(spec, list(platforms or spec.platforms))
+    check_inputs(spec)
+    for item in items:
+        check_target(item.path, "cannot export to")
+        check_command(["docker", *export_argv(spec, item.platform, item.tags, item.path)], {}, None)
+    resolve_secrets(spec.secrets)
+    return items
+
+
 def export_images(
     spec: BuildSpec,
     platforms: Sequence[Platform] | None = None,
@@ -108,9 +125,7 @@ def export_images(
     load: bool = False,
 ) -> list[ExportResult]:
     runner = runner or Runner()
-    items = plan(spec, list(platforms or spec.platforms))
-    check_inputs(spec)
-    resolve_secrets(spec.secrets)
+    items = checked_plan(spec, platforms)
     if runner.dry_run:
         return _dry_run(spec, runner, items, load=load)
     temps: list[Path] = []
@@ -124,6 +139,7 @@ def export_images(
         _build_all(spec, runner, items, temps)
         for temp, item in zip(temps, items, strict=True):
             _finish(temp, item.path)
+        install([(temp, item.path) for temp, item in zip(temps, items, strict=True)])
     finally:
         _remove(temps)
     results = [
@@ -171,7 +187,6 @@ def _finish(temp: Path, path: Path) -> None:
     if temp.stat().st_size == 0:
         raise BuildxpyError(f"docker buildx build wrote nothing for {path}")
     temp.chmod(0o666 & ~_umask())
-    temp.replace(path)
 
 
 def _umask() -> int:

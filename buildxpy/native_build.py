@@ -36,8 +36,14 @@ from buildxpy.digest_records import (
     write_record,
 )
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.image_build import BuildResult, build_image, read_metadata
-from buildxpy.image_export import ExportResult, export_images, platform_ref, split_tag
+from buildxpy.image_build import BuildResult, build_image, check_build_inputs, read_metadata
+from buildxpy.image_export import (
+    ExportResult,
+    checked_plan,
+    export_images,
+    platform_ref,
+    split_tag,
+)
 from buildxpy.index_merge import (
     MergeResult,
     Require,
@@ -101,8 +107,7 @@ def native_build(
         return split_build(spec, runner, options)
     if options.by_digest:
         return digest_build(spec, runner, options)
-    check_inputs(spec)
-    resolve_secrets(spec.secrets)
+    check_build_inputs(spec)
     plan = plan_build(spec, runner)
     if options.require_native:
         refuse_emulated(plan)
@@ -490,9 +495,7 @@ def export_with_report(
     spec: BuildSpec, runner: Runner, *, load: bool, report: bool | None
 ) -> tuple[list[ExportResult], RoutingPlan, BuildReport | None]:
     """``export`` with its routing plan before and the emulation-cost report after."""
-    spec.require_image()
-    check_inputs(spec)
-    resolve_secrets(spec.secrets)
+    checked_plan(spec)
     plan = plan_build(spec, runner, separately=True)
     capture = progress_capture(spec, report, runner)
     with capturing(runner, capture), timed() as clock:

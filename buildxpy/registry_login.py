@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, ConfigError
+from buildxpy.input_text import check_environ
 from buildxpy.runner import Runner
 
 PASSWORD_ENV = "BUILDXPY_REGISTRY_PASSWORD"  # noqa: S105 - a variable name, not a value
@@ -33,6 +34,7 @@ def password_from(stdin_text: str | None, environ: Mapping[str, str] | None = No
             raise ConfigError("no password: standard input was empty")
         return password
     password = (os.environ if environ is None else environ).get(PASSWORD_ENV, "")
+    check_environ(PASSWORD_ENV, password, secret=True)
     redact.add_secret(password)
     if not password:
         raise ConfigError(f"no password: pipe it in with --password-stdin or set {PASSWORD_ENV}")

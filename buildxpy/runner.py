@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol, TextIO, TypeVar
 
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
+from buildxpy.input_text import check_command
 
 INSTALL_HINT = (
     "docker CLI not found on PATH; install Docker Engine and the buildx plugin "
@@ -221,6 +222,8 @@ class Runner:
         stream: bool,
     ) -> Result:
         argv = [self.docker, *args]
+        merged_env = {**self.env, **(env or {})}
+        check_command(argv, merged_env, input_)
         shown = redact.argv(argv)
         if mutating and self.dry_run:
             print(shlex.join(shown), file=self._echo or sys.stdout, flush=True)
@@ -230,7 +233,7 @@ class Runner:
         token = _line_filter.set(line_filter)
         try:
             done = self._execute(
-                argv, input_=input_, env={**self.env, **(env or {})}, timeout=timeout, stream=stream
+                argv, input_=input_, env=merged_env, timeout=timeout, stream=stream
             )
         except CommandTimeout:
             log.get().warning("docker", argv=shown, timeout_s=timeout, duration_s=_since(started))

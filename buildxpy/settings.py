@@ -32,6 +32,7 @@ from pydantic_settings import (
 
 from buildxpy.build_secrets import parse_secret
 from buildxpy.errors import ConfigError
+from buildxpy.input_text import check_environ, utf8_error
 from buildxpy.platforms import Platform, parse, read_archs
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -39,6 +40,7 @@ ARCHS_FILE = Path("docker/archs")
 FALSY = frozenset({"", "0", "false", "no"})
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_NAME = 100
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
@@ -117,6 +119,11 @@ StrMap = Annotated[dict[str, str], BeforeValidator(_split_map)]
 
 
 def _check_name(value: str, what: str) -> str:
+    if len(value) > MAX_NAME:
+        # buildx names files, containers and volumes after builders and nodes.
+        raise ValueError(
+            f"{what} name {value[:20]}… is {len(value)} characters long; use at most {MAX_NAME}"
+        )
     if not _NAME.match(value):
         raise ValueError(
             f"invalid {what} name {value!r}: use letters, digits, '.', '_' and '-' "
@@ -361,6 +368,7 @@ class EnvSource(PydanticBaseSettingsSource):
             value = os.environ.get(var)
             if value is None or (value == "" and path not in (("push",), ("verify",))):
                 continue
+            check_environ(var, value)
             target = out
             for key in path[:-1]:
                 target = target.setdefault(key, {})
@@ -378,6 +386,8 @@ def file_sources(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettings
         return ()
     try:
         data: Any = TomlConfigSettingsSource(settings_cls, path).toml_data
+    except UnicodeDecodeError as exc:
+        raise utf8_error(path, exc) from None
     except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         raise ConfigError(f"cannot read {path}: {exc}") from None
     for table in ("tool", "buildxpy") if in_pyproject else ():

@@ -158,15 +158,20 @@ def test_rm_keeps_contexts_the_user_made(
 def test_boot_failure_names_the_node_and_the_cause(
     bed: Bed, unique: str, tmp_path: Path, cleanup: list[str]
 ) -> None:
+    """The boot fails on purpose, wherever the test runs (a machine with moby/buildkit too): the
+    node's BuildKit image is one the bed's registry has never held."""
     cleanup.append(unique)
+    image = f"{bed.registry}/{unique}-no-such-buildkit:absent"
     result = run_cli("builder", "setup", "--builder", unique, "--platform", "linux/amd64",
+                     "--driver-opt", f"image={image}",
                      "--log-format", "json", "--timeout", "120", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 1, result
     errors = [line for line in result.stderr.splitlines() if line.startswith("buildxpy: error:")]
     assert len(errors) == 1
     assert errors[0].startswith(
         f"buildxpy: error: builder '{unique}' node '{unique}0' ({LOCAL}) failed to boot: "
-        "cannot pull the BuildKit image moby/buildkit:buildx-stable-1 (no registry reachable?): "
+        f"cannot pull the BuildKit image {image} (the registry has no such image): "
+        f"{image}: not found;"
     )
     assert "no BuildKit container was started" in errors[0]
     assert len(errors[0]) < 700

@@ -135,7 +135,7 @@ def test_node_info_sample_gives_the_native_platform() -> None:
 @pytest.mark.parametrize(
     ("machine", "expected"),
     [("aarch64", "linux/arm64"), ("armv7l", "linux/arm/v7"), ("x86_64", "linux/amd64"),
-     ("s390x", "linux/s390x")],
+     ("s390x", "linux/s390x"), ("i686", "linux/386"), ("sparc64", "linux/sparc64")],
 )  # fmt: skip
 def test_machine_names(machine: str, expected: str) -> None:
     got = builder_natives.platform_from_info(DockerInfo(OSType="linux", Architecture=machine))
@@ -213,6 +213,70 @@ def test_setup_creates_contexts_and_nodes_and_remembers_the_contexts(
     ]
     assert builder.commands[0] == f"docker context create tn1 --docker host={SOCK1}"
     assert builder_state.load_state(config_dir, "tb").contexts == {"tn1": SOCK1, "tn2": SOCK2}
+
+
+ARM64_INFO = json.dumps({**json.loads(INFO), "Architecture": "aarch64"})
+
+
+def test_a_node_without_platforms_is_given_its_daemons_own_with_a_warning(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner
+) -> None:
+    from structlog.testing import capture_logs
+
+    fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
+    fake.on("context", "ls", stdout=(DATA / "buildx-context-ls.jsonl").read_text())
+    fake.on("--host", SOCK2, "info", stdout=ARM64_INFO)
+    fake.on("--host", SOCK1, "info", stdout=INFO)
+    nodes = [TB_NODES[0], {"name": "tn2", "endpoint": SOCK2}]
+    with capture_logs() as logs:
+        setup(settings_for(tmp_path, name="tb", nodes=nodes), fake, bootstrap=False)
+    creates = [m for m in mutating(fake) if m.startswith("buildx create")]
+    assert creates == [
+        "buildx create --name tb --driver docker-container --platform linux/amd64 --node tn1 tn1",
+        "buildx create --append --name tb --platform linux/arm64 --node tn2 tn2",
+    ]
+    warnings = [e for e in logs if e["log_level"] == "warning" and e.get("node") == "tn2"]
+    assert warnings == [
+        {"event": "node has no platforms configured; it is given its daemon's own (set the "
+         "node's platforms to choose others)", "builder": "tb", "node": "tn2",
+         "platform": "linux/arm64", "log_level": "warning"},
+    ]  # fmt: skip
+    # Asked once: the answer is kept for the next setup.
+    assert builder_state.load_state(config_dir, "tb").natives[SOCK2] == "linux/arm64"
+
+
+def test_every_node_of_a_created_builder_gets_a_platform(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner
+) -> None:
+    fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
+    fake.on("context", "ls", stdout=(DATA / "buildx-context-ls.jsonl").read_text())
+    fake.on("--host", stdout=INFO)
+    nodes = [{"name": n, "endpoint": SOCK1 if n == "a" else SOCK2} for n in ("a", "b")]
+    setup(settings_for(tmp_path, name="tb", nodes=nodes), fake, bootstrap=False)
+    creates = [c.args for c in fake.find("buildx", "create")]
+    assert len(creates) == 2
+    assert all(args[args.index("--platform") + 1] == "linux/amd64" for args in creates)
+
+
+def test_a_node_whose_daemon_does_not_answer_is_warned_about(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner
+) -> None:
+    from structlog.testing import capture_logs
+
+    fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
+    fake.on("--host", exit_code=1, stderr="Cannot connect to the Docker daemon")
+    nodes = [{"name": "r1", "endpoint": "tcp://10.0.0.9:1234"}]
+    with capture_logs() as logs:
+        setup(settings_for(tmp_path, name="rb", driver="remote", nodes=nodes), fake,
+              bootstrap=False)  # fmt: skip
+    assert fake.find("--host") == []  # a remote node is not a docker daemon: nothing to ask
+    create = fake.find("buildx", "create")[0].args
+    assert "--platform" not in create
+    assert {
+        "event": "node has no platforms configured; buildx may send it any platform it can "
+        "emulate (set the node's platforms)",
+        "builder": "rb", "node": "r1", "log_level": "warning",
+    } in logs  # fmt: skip
 
 
 def test_dry_run_prints_the_plan_and_records_nothing(
@@ -547,4 +611,23 @@ def test_lone_node_boot_failure_is_named_after_the_node() -> None:
         "BuildKit image moby/buildkit:buildx-stable-1 (no registry reachable?): "
         "lookup registry-1.docker.io on 10.255.255.53:53: no such host; "
         "no BuildKit container was started"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        ("failed to resolve reference \"reg:5000/bk:x\": reg:5000/bk:x: not found",
+         "the registry has no such image"),
+        ("pull access denied for bk, repository does not exist or may require 'docker login'",
+         "not logged in, or no such image"),
+        ("dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host",
+         "no registry reachable?"),
+    ],
+)  # fmt: skip
+def test_boot_cause_says_why_the_pull_failed(error: str, hint: str) -> None:
+    from buildxpy.builder_boot import boot_cause
+
+    assert boot_cause("reg:5000/bk:x", error).startswith(
+        f"cannot pull the BuildKit image reg:5000/bk:x ({hint}): "
     )
