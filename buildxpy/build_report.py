@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from buildxpy.emulation import runs_natively
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import KNOWN_OS, parse
 from buildxpy.progress_json import Step, StepLog
+from buildxpy.result_model import ResultModel
 from buildxpy.routing import RoutingPlan
 
 SHARED = ""
@@ -46,13 +47,13 @@ INSTALLS = re.compile(
 )
 
 
-class SlowStep(BaseModel):
+class SlowStep(ResultModel):
     name: str
     stage: str | None = None
     seconds: float
 
 
-class PlatformReport(BaseModel):
+class PlatformReport(ResultModel):
     platform: str
     node: str | None
     native: bool | None
@@ -67,7 +68,7 @@ class PlatformReport(BaseModel):
     cross_compile: list[str] = Field(default_factory=list)
 
 
-class BuildReport(BaseModel):
+class BuildReport(ResultModel):
     platforms: list[PlatformReport]
     shared_s: float
     busy_s: float

@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
 
 from buildxpy.builder_plan import (
     DOCKER_DRIVER,
@@ -20,10 +20,11 @@ from buildxpy.builder_plan import (
 from buildxpy.builder_state import BuilderState
 from buildxpy.docker_json import BuildxCurrent, LsBuilder, load_json, parse_context_ls, parse_ls
 from buildxpy.errors import BuildxpyError
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 
 
-class Node(BaseModel):
+class Node(ResultModel):
     name: str
     endpoint: str
     status: str
@@ -35,7 +36,7 @@ class Node(BaseModel):
     error: str | None = None
 
 
-class Builder(BaseModel):
+class Builder(ResultModel):
     name: str
     driver: str
     current: bool = False

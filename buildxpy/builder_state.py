@@ -9,17 +9,18 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from buildxpy import log
 from buildxpy.errors import BuildxpyError
+from buildxpy.result_model import ResultModel
 
 # Builder names become file names here; longer ones (which settings refuse, but a name given to
 # `builder rm` is not checked) are shortened with a hash so no name is too long for the system.
 _FILE_STEM_MAX = 120
 
 
-class BuilderState(BaseModel):
+class BuilderState(ResultModel):
     """What buildxpy remembers about a builder it manages, next to buildx's own store."""
 
     contexts: dict[str, str] = Field(default_factory=dict)  # contexts it created -> docker host

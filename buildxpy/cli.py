@@ -79,8 +79,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _global_options(common, suppress=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = _command_in(argv) if argv is not None else None
+    # `--version` without a command answers before any sub-command is parsed: names suffice.
+    version_only = argv is not None and wanted is None and "--version" in argv
     for name in COMMAND_MODULES:
-        if wanted is None or name == wanted:
+        if not version_only and (wanted is None or name == wanted):
             importlib.import_module(f"buildxpy.commands.{name}").register(subparsers, common)
         else:
             subparsers.add_parser(name)

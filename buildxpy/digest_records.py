@@ -10,17 +10,18 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms import Platform, parse
+from buildxpy.result_model import ResultModel
 from buildxpy.settings import REPOSITORY
 
 RECORDS_DIR = "digests"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-class DigestRecord(BaseModel):
+class DigestRecord(ResultModel):
     image: str
     platform: str
     digest: str

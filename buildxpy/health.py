@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
-
 from buildxpy.builder_facts import list_builders
 from buildxpy.docker_json import DockerVersion, load_json
 from buildxpy.emulation import BINFMT_DIR, find_handler, host_platform, needing_qemu, read_handlers
 from buildxpy.errors import BuildxpyError
 from buildxpy.platforms import Platform, parse_list
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 from buildxpy.settings import default_platforms
 
@@ -23,7 +22,7 @@ MIN_KERNEL = (4, 8)
 Status = Literal["ok", "warn", "fail"]
 
 
-class Check(BaseModel):
+class Check(ResultModel):
     name: str
     status: Status
     detail: str
@@ -37,7 +36,7 @@ class Check(BaseModel):
         return self.name + (f" {self.platform}" if self.platform else "")
 
 
-class DoctorReport(BaseModel):
+class DoctorReport(ResultModel):
     ok: bool
     checks: list[Check]
 

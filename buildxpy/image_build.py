@@ -8,8 +8,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from buildxpy import log
 from buildxpy.build_argv import build_argv
 from buildxpy.build_secrets import resolve_secrets
@@ -19,6 +17,7 @@ from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.file_install import check_target, install
 from buildxpy.input_text import check_command
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 from buildxpy.verify_report import VerifyReport
 
@@ -28,7 +27,7 @@ METADATA_NAME = "build-metadata.json"
 METADATA_WHAT = "cannot write the build metadata to"
 
 
-class BuildResult(BaseModel):
+class BuildResult(ResultModel):
     digest: str | None
     tags: list[str]
     platforms: list[str]

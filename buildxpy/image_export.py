@@ -17,8 +17,6 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from buildxpy import log
 from buildxpy.build_argv import export_argv
 from buildxpy.build_secrets import resolve_secrets
@@ -29,6 +27,7 @@ from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.file_install import check_target, install
 from buildxpy.input_text import check_command
 from buildxpy.platforms import Platform, parse
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner, output_prefix
 
 MAX_TAG_LENGTH = 128
@@ -36,7 +35,7 @@ MAX_TAG_LENGTH = 128
 POLL_SECONDS = 0.2
 
 
-class ExportResult(BaseModel):
+class ExportResult(ResultModel):
     platform: str
     path: Path
     bytes: int
@@ -44,7 +43,7 @@ class ExportResult(BaseModel):
     loaded: bool = False
 
 
-class LoadResult(BaseModel):
+class LoadResult(ResultModel):
     path: Path
     refs: list[str]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from buildxpy import log
 from buildxpy.digest_records import DigestRecord, read_records, record_files
@@ -30,13 +30,14 @@ from buildxpy.manifest import (
     registry_failure,
 )
 from buildxpy.platforms import Platform, parse, parse_list
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 from buildxpy.verify_report import VerifyReport
 
 Require = Literal["all"] | Sequence[Platform]
 
 
-class MergeResult(BaseModel):
+class MergeResult(ResultModel):
     image: str
     refs: list[str]
     # The index's digest (None under --dry-run).

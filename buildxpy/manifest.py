@@ -15,12 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel
-
 from buildxpy import log
 from buildxpy.docker_json import ImageConfig, ImageIndex, load_json, validate_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms import parse
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Result, Runner
 from buildxpy.settings import REFERENCE, TAG
 from buildxpy.verify_report import VerificationFailed, VerifyReport
@@ -35,14 +34,14 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 _NOT_FOUND = ("not found", "manifest unknown", "name unknown", "no such manifest")
 
 
-class PlatformManifest(BaseModel):
+class PlatformManifest(ResultModel):
     platform: str
     digest: str
     media_type: str
     size: int
 
 
-class ManifestInfo(BaseModel):
+class ManifestInfo(ResultModel):
     ref: str
     digest: str
     media_type: str
@@ -54,7 +53,7 @@ class ManifestInfo(BaseModel):
         return [m.platform for m in self.manifests]
 
 
-class ManifestResult(BaseModel):
+class ManifestResult(ResultModel):
     ref: str
     refs: list[str]
     digest: str | None
@@ -65,7 +64,7 @@ class ManifestResult(BaseModel):
     verification: VerifyReport | None = None
 
 
-class ReleaseResult(BaseModel):
+class ReleaseResult(ResultModel):
     image: str
     version: str
     from_tag: str

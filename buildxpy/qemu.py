@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from buildxpy.emulation import BINFMT_DIR, host_platform, needing_qemu
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.health import Check, emulator_check
 from buildxpy.platforms import Platform, parse_list
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 
 # Pinned so a registration is reproducible; --image picks a mirror or another release.
 BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v8.1.5"
 
 
-class QemuResult(BaseModel):
+class QemuResult(ResultModel):
     image: str
     installed: list[str]
     already: list[str]

@@ -6,11 +6,10 @@ import os
 import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel
-
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, ConfigError
 from buildxpy.input_text import check_environ
+from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 
 PASSWORD_ENV = "BUILDXPY_REGISTRY_PASSWORD"  # noqa: S105 - a variable name, not a value
@@ -18,7 +17,7 @@ PASSWORD_ENV = "BUILDXPY_REGISTRY_PASSWORD"  # noqa: S105 - a variable name, not
 _REGISTRY = re.compile(r"^(?:https?://)?[A-Za-z0-9\[][A-Za-z0-9.:\[\]-]*(?:/[^\s]*)?$")
 
 
-class LoginResult(BaseModel):
+class LoginResult(ResultModel):
     registry: str
     username: str
     dry_run: bool = False

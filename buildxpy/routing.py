@@ -23,16 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from buildxpy.emulation import runs_natively
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms import Platform, parse
+from buildxpy.result_model import ResultModel
 
 Matched = Literal["configured", "reported", "predicted", "first node", "only node"]
 
 
-class RouteNode(BaseModel):
+class RouteNode(ResultModel):
     """A node as the rule sees it."""
 
     name: str
@@ -45,7 +46,7 @@ class RouteNode(BaseModel):
     native: str | None = None
 
 
-class Route(BaseModel):
+class Route(ResultModel):
     platform: str
     node: str
     endpoint: str
@@ -62,7 +63,7 @@ class Route(BaseModel):
         return {True: "native", False: "emulated", None: "unknown"}[self.native]
 
 
-class RoutingPlan(BaseModel):
+class RoutingPlan(ResultModel):
     builder: str
     driver: str
     nodes: list[RouteNode]

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
 
 from buildxpy.errors import BuildxpyError
+from buildxpy.result_model import ResultModel
 
 Status = Literal["ok", "mismatch", "missing", "extra"]
 
 
-class PlatformVerdict(BaseModel):
+class PlatformVerdict(ResultModel):
     # The index entry's platform; for a lone manifest its config's; for a missing one, expected.
     platform: str
     digest: str | None = None
@@ -32,7 +33,7 @@ class PlatformVerdict(BaseModel):
         return not self.problems
 
 
-class VerifyReport(BaseModel):
+class VerifyReport(ResultModel):
     ref: str
     digest: str
     media_type: str

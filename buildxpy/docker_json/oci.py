@@ -1,0 +1,111 @@
+"""OCI image indexes, manifests, descriptors and image configs, as registries serve them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import (
+    Field,
+)
+
+from buildxpy.docker_json._base import _Model
+
+ATTESTATION_TYPE = "attestation-manifest"
+REFERENCE_TYPE = "vnd.docker.reference.type"
+
+
+class OciPlatform(_Model):
+    architecture: str = ""
+    os: str = ""
+    os_version: str = Field("", alias="os.version")
+    os_features: list[str] = Field(default_factory=list, alias="os.features")
+    variant: str = ""
+
+    @property
+    def text(self) -> str:
+        """``os/arch[/variant]``, the form buildx prints (the OS version is left out, as it does)."""
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+class Descriptor(_Model):
+    media_type: str = Field("", alias="mediaType")
+    digest: str
+    size: int = 0
+    platform: OciPlatform | None = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+    urls: list[str] = Field(default_factory=list)
+    artifact_type: str = Field("", alias="artifactType")
+
+    @property
+    def is_attestation(self) -> bool:
+        """BuildKit's attestation manifests: marked by annotation, and always ``unknown/unknown``."""
+        if self.annotations.get(REFERENCE_TYPE) == ATTESTATION_TYPE:
+            return True
+        return self.platform is not None and self.platform.text == "unknown/unknown"
+
+
+class ImageIndex(_Model):
+    """An OCI image index or a Docker manifest list."""
+
+    schema_version: int = Field(2, alias="schemaVersion")
+    media_type: str = Field("", alias="mediaType")
+    manifests: list[Descriptor] = Field(default_factory=list)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def images(self) -> list[Descriptor]:
+        """The per-platform image entries, attestation manifests left out."""
+        return [entry for entry in self.manifests if not entry.is_attestation]
+
+
+class ImageManifest(_Model):
+    schema_version: int = Field(2, alias="schemaVersion")
+    media_type: str = Field("", alias="mediaType")
+    config: Descriptor
+    layers: list[Descriptor] = Field(default_factory=list)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    subject: Descriptor | None = None
+
+
+class ContainerConfig(_Model):
+    """The ``config`` part of an image config: what a container of the image runs."""
+
+    user: str = Field("", alias="User")
+    env: list[str] = Field(default_factory=list, alias="Env")
+    entrypoint: list[str] = Field(default_factory=list, alias="Entrypoint")
+    cmd: list[str] = Field(default_factory=list, alias="Cmd")
+    working_dir: str = Field("", alias="WorkingDir")
+    labels: dict[str, str] = Field(default_factory=dict, alias="Labels")
+    exposed_ports: dict[str, Any] = Field(default_factory=dict, alias="ExposedPorts")
+    stop_signal: str = Field("", alias="StopSignal")
+
+
+class RootFs(_Model):
+    type: str = ""
+    diff_ids: list[str] = Field(default_factory=list)
+
+
+class HistoryEntry(_Model):
+    created: str = ""
+    created_by: str = ""
+    comment: str = ""
+    empty_layer: bool = False
+
+
+class ImageConfig(_Model):
+    """An image's config blob (``imagetools inspect --format '{{json .Image}}'``)."""
+
+    created: str = ""
+    author: str = ""
+    architecture: str = ""
+    os: str = ""
+    os_version: str = Field("", alias="os.version")
+    os_features: list[str] = Field(default_factory=list, alias="os.features")
+    variant: str = ""
+    config: ContainerConfig = Field(default_factory=ContainerConfig)
+    rootfs: RootFs = Field(default_factory=RootFs)
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    @property
+    def platform_text(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
