@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         stop_builder,
         use_builder,
     )
+    from buildxpy.buildkitd_config import BuildkitdTable
     from buildxpy.errors import (
         BuilderNotFound,
         BuildxpyError,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         ImageNotFound,
         RegistryError,
     )
+    from buildxpy.git_meta import TagRules
     from buildxpy.health import Check, DoctorReport, doctor
     from buildxpy.image_build import BuildResult, build_image
     from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
@@ -79,6 +81,8 @@ _MODULES = {
     "buildxpy.qemu": ("QemuResult", "qemu_install"),
     "buildxpy.runner": ("Result", "Runner"),
     "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+    "buildxpy.git_meta": ("TagRules",),
+    "buildxpy.buildkitd_config": ("BuildkitdTable",),
 }  # fmt: skip
 _EXPORTS = {
     name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])
@@ -92,6 +96,7 @@ __all__ = [
     "Builder",
     "BuilderConfig",
     "BuilderNotFound",
+    "BuildkitdTable",
     "BuildxpyError",
     "Check",
     "CommandFailed",
@@ -115,6 +120,7 @@ __all__ = [
     "Result",
     "Runner",
     "Settings",
+    "TagRules",
     "__version__",
     "build",
     "build_image",

@@ -20,6 +20,8 @@ from pydantic import BaseModel
 
 from buildxpy import log
 from buildxpy.build_argv import export_argv
+from buildxpy.build_defaults import complete
+from buildxpy.build_inputs import check_present
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_facts import explain_failure
@@ -108,9 +110,11 @@ def export_images(
     load: bool = False,
 ) -> list[ExportResult]:
     runner = runner or Runner()
-    items = plan(spec, list(platforms or spec.platforms))
     check_inputs(spec)
+    check_present(spec.ssh, spec.build_contexts)
     resolve_secrets(spec.secrets)
+    spec = complete(spec, runner, exporting=True)
+    items = plan(spec, list(platforms or spec.platforms))
     if runner.dry_run:
         return _dry_run(spec, runner, items, load=load)
     temps: list[Path] = []

@@ -169,8 +169,12 @@ def test_dry_run_prints_and_runs_nothing(
     out = capsys.readouterr().out
     assert code == 0
     assert dry.calls == []
+    # One platform: the OCI metadata goes on the manifest, there is no index to annotate.
     assert out == (
         "docker buildx build --builder buildxpy --platform linux/arm64 -t r/app:latest "
+        "--label org.opencontainers.image.title=app --label org.opencontainers.image.version=latest "
+        "--annotation manifest:org.opencontainers.image.title=app "
+        "--annotation manifest:org.opencontainers.image.version=latest "
         "--metadata-file dist/build-metadata.json --push ctx\n"
     )
     assert not (project / "dist").exists()
