@@ -4,7 +4,7 @@ The metadata goes on every image as labels (the image config, what ``docker insp
 for a pushed multi-platform image, as annotations on the index and on each manifest too: registries
 such as GHCR read a multi-platform image's description and source from the index. A value the user
 gives for one of these keys, as a label or as an annotation at any level, replaces the computed one
-everywhere.
+everywhere; the user's other labels and annotations stay where they were given.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from buildxpy.errors import ConfigError
 from buildxpy.git_meta import GitFacts, TagRules, git_facts, oci_labels, parse_semver, tags_from_git
 
 OCI_PREFIX = "org.opencontainers.image."
+MANAGED_KEYS = frozenset(
+    f"{OCI_PREFIX}{key}"
+    for key in ("created", "licenses", "revision", "source", "title", "url", "version")
+)
 # Licences longer than this are prose, not an SPDX expression.
 MAX_LICENSE_TEXT = 100
 
@@ -73,7 +77,9 @@ def compute(
         version=version,
         licenses=licenses,
     )
-    values.update(_given(labels, annotations))
+    # The user's value for one of these keys replaces the computed one (or stands in for a missing
+    # one) everywhere; other keys stay where the user put them.
+    values.update({k: v for k, v in _given(labels, annotations).items() if k in MANAGED_KEYS})
     merged_labels = {**values, **labels}
     levels = ("index", "manifest") if index else ("manifest",)
     given = {_level_key(a) for a in annotations}

@@ -234,3 +234,11 @@ def test_pushing_several_platforms_annotates_index_and_manifests(
     assert f"manifest:{OCI}.revision={head(project)}" in annotations
     assert f"index:{OCI}.licenses=MIT" in annotations
     assert f"{OCI}.licenses=MIT" in values_of(argv, "--label")
+
+
+def test_the_users_other_keys_stay_where_given() -> None:
+    got = meta(annotations=(f"index:{OCI}.description=Shown on the registry's page",))
+    assert f"{OCI}.description" not in got.labels
+    assert [a for a in got.annotations if "description" in a] == [
+        f"index:{OCI}.description=Shown on the registry's page"
+    ]
