@@ -159,7 +159,13 @@ def test_index_and_each_manifest_carry_the_annotations(release: Release) -> None
     assert {m["platform"]["architecture"] for m in images} == {"amd64", "arm64"}
     for entry in images:
         manifest = json.loads(
-            docker("buildx", "imagetools", "inspect", "--raw", f"{release.images.repo}@{entry['digest']}")
+            docker(
+                "buildx",
+                "imagetools",
+                "inspect",
+                "--raw",
+                f"{release.images.repo}@{entry['digest']}",
+            )
         )
         assert manifest["annotations"] == wanted
 
@@ -226,7 +232,9 @@ def test_tags_from_git_outside_git_is_one_line_before_docker(
     assert docker_calls(result) == []
 
 
-def test_check_on_this_buildx_is_one_clear_line(bed: Bed, docker_config: Path, tmp_path: Path) -> None:
+def test_check_on_this_buildx_is_one_clear_line(
+    bed: Bed, docker_config: Path, tmp_path: Path
+) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     result = run_cli("--log-format", "json", "-v", "build", "--image", "r/app", "--check",
                      "--builder", "default", str(tmp_path))  # fmt: skip
