@@ -65,7 +65,8 @@ def passthrough_options(spec: BuildSpec) -> list[str]:
         argv += ["--build-context", f"{name}={value}"]
     if spec.shm_size:
         argv += ["--shm-size", spec.shm_size]
-    if spec.call:
+    # `build` is buildx's default: left out, it needs no buildx that knows --call (0.15+).
+    if spec.call and spec.call != "build":
         argv.append(f"--call={spec.call}")
     return argv
 

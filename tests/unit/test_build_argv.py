@@ -387,3 +387,8 @@ def test_export_gives_each_platform_its_own_cache(tmp_path: Path) -> None:
     ]
     build = spec_argv(spec, metadata_file=META)
     assert build[build.index("--cache-from") + 1] == "type=registry,ref=reg.example/app:buildcache"
+
+
+def test_call_build_is_buildx_default_and_left_out() -> None:
+    s = settings.load({"image": "r/app", "call": "build"})
+    assert not any(a.startswith("--call") for a in build_argv(s, metadata_file=META))
