@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         stop_builder,
         use_builder,
     )
+    from buildxpy.buildkitd_config import BuildkitdTable
     from buildxpy.digest_records import DigestRecord
     from buildxpy.errors import (
         BuilderNotFound,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         ImageNotFound,
         RegistryError,
     )
+    from buildxpy.git_meta import TagRules
     from buildxpy.health import Check, DoctorReport, doctor
     from buildxpy.image_build import BuildResult, build_image
     from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
@@ -91,6 +93,8 @@ _MODULES = {
     "buildxpy.runner": ("Result", "Runner"),
     "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
     "buildxpy.verify_report": ("PlatformVerdict", "VerificationFailed", "VerifyReport"),
+    "buildxpy.git_meta": ("TagRules",),
+    "buildxpy.buildkitd_config": ("BuildkitdTable",),
 }  # fmt: skip
 _EXPORTS = {
     name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])
@@ -105,6 +109,7 @@ __all__ = [
     "Builder",
     "BuilderConfig",
     "BuilderNotFound",
+    "BuildkitdTable",
     "BuildxpyError",
     "Check",
     "CommandFailed",
@@ -137,6 +142,7 @@ __all__ = [
     "RoutingPlan",
     "Runner",
     "Settings",
+    "TagRules",
     "VerificationFailed",
     "VerifyReport",
     "__version__",

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from buildxpy.build_spec import BuildSpec, spec_from_settings
 from buildxpy.builders import Builder, ensure_builder
+from buildxpy.buildkitd_config import BuildkitdTable
+from buildxpy.git_meta import TagRules
 from buildxpy.image_export import ExportResult, export_images
 from buildxpy.image_verify import verify as verify_image
-from buildxpy.index_merge import Require, checked_annotations
+from buildxpy.index_merge import Require, index_annotations
 from buildxpy.native_build import NativeBuildResult, NativeOptions, native_build
 from buildxpy.platforms import Platform
 from buildxpy.platforms import parse as parse_platform
@@ -28,11 +30,32 @@ from buildxpy.verify_report import VerifyReport
 PlatformLike = Platform | str
 
 
+class PipelineOptions(TypedDict, total=False):
+    """``build`` and ``export`` keywords beyond buildx's basic ones (the settings of these names)."""
+
+    tags_from: str | None
+    tag_rules: TagRules | Mapping[str, Any]
+    oci_metadata: bool
+    licenses: str | None
+    cache: str
+    annotations: Sequence[str]
+    ssh: Sequence[str]
+    build_contexts: Mapping[str, str]
+    attests: Sequence[str]
+    call: str | None
+    no_cache_filters: Sequence[str]
+    add_hosts: Sequence[str]
+    allow: Sequence[str]
+    shm_size: str | None
+    ulimits: Sequence[str]
+    secret_envs: Mapping[str, str]
+
+
 def build(
     context: str | Path = ".",
     *,
     image: str | None = None,
-    tags: Sequence[str] = ("latest",),
+    tags: Sequence[str] | None = None,
     platforms: Sequence[PlatformLike] | None = None,
     builder: str = "buildxpy",
     file: str | Path | None = None,
@@ -58,7 +81,7 @@ def build(
     by_digest: bool = False,
     split: bool = False,
     require: Require | Sequence[str] = "all",
-    annotations: Mapping[str, str] | None = None,
+    **pipeline: Unpack[PipelineOptions],
 ) -> NativeBuildResult:
     """One ``docker buildx build`` for every platform; pushed only when ``push=True``, and what
     was pushed then checked (``buildxpy.verify``; ``VerificationFailed`` on a mismatch) unless
@@ -68,7 +91,13 @@ def build(
     when buildxpy showed the progress itself (``report``; default: stderr is not a terminal), the
     emulation-cost report. ``require_native`` refuses emulated platforms before building;
     ``by_digest`` pushes the one platform untagged and records its digest; ``split`` does that
-    for every platform at once, then merges them into one index (``require``: what it needs).
+    for every platform at once, then merges them into one index (``require``: what it needs;
+    the index gets the ``index:`` and bare ``annotations``).
+
+    ``tags`` default to ``latest`` (none with ``tags_from="git"``). ``pipeline`` takes the keys of
+    ``PipelineOptions``: tags and OCI metadata from git, the cache and the other build inputs, as
+    the settings of the same names (the CI's variables, such as ``GITHUB_REF``, are read for git's
+    facts and the GitHub Actions cache).
 
     >>> buildxpy.build(".", image="reg/app", platforms=["linux/amd64", "linux/arm64"], push=True)
     """
@@ -77,12 +106,12 @@ def build(
         target=target, build_args=build_args, labels=labels, secrets=secrets,
         cache_from=cache_from, cache_to=cache_to, no_cache=no_cache, pull=pull,
         provenance=provenance, sbom=sbom, network=network, progress=progress, push=push,
-        verify=verify, load=load, output_dir=output_dir,
+        verify=verify, load=load, output_dir=output_dir, **pipeline,
     )  # fmt: skip
     options = NativeOptions(
         require_native=require_native, report=report, by_digest=by_digest, split=split,
         require=require if require == "all" else [parse_platform(str(p)) for p in require],
-        annotations=checked_annotations(annotations or {}),
+        annotations=index_annotations(spec.annotations) if split else {},
     )  # fmt: skip
     return native_build(spec, runner, options)
 
@@ -92,7 +121,7 @@ def export(
     *,
     image: str,
     platforms: Sequence[PlatformLike] | None = None,
-    tags: Sequence[str] = ("latest",),
+    tags: Sequence[str] | None = None,
     builder: str = "buildxpy",
     file: str | Path | None = None,
     target: str | None = None,
@@ -106,14 +135,15 @@ def export(
     output_dir: str | Path = "dist",
     load: bool = False,
     runner: Runner | None = None,
+    **pipeline: Unpack[PipelineOptions],
 ) -> list[ExportResult]:
     """One ``type=docker`` tarball per platform in ``output_dir``; ``load=True`` loads and checks
-    each."""
+    each. ``pipeline`` as for ``build``."""
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
         target=target, build_args=build_args, labels=labels, secrets=secrets,
         cache_from=cache_from, no_cache=no_cache, pull=pull, network=network,
-        output_dir=output_dir,
+        output_dir=output_dir, **pipeline,
     )  # fmt: skip
     return export_images(spec, runner=runner, load=load)
 
@@ -142,6 +172,8 @@ def setup_builder(
     nodes: Sequence[NodeConfig | Mapping[str, Any] | str] = (),
     driver_opts: Mapping[str, str] | None = None,
     buildkitd_flags: str | None = None,
+    buildkitd_config: str | Path | None = None,
+    buildkitd: BuildkitdTable | Mapping[str, Any] | None = None,
     force: bool = False,
     bootstrap: bool = True,
     use: bool = False,
@@ -149,7 +181,9 @@ def setup_builder(
     runner: Runner | None = None,
 ) -> Builder:
     """Make builder ``name`` exist exactly as described; a node is a ``NodeConfig``, a mapping of
-    its fields, or ``"NAME=ENDPOINT;platforms=a,b"`` as ``--node`` takes it."""
+    its fields, or ``"NAME=ENDPOINT;platforms=a,b"`` as ``--node`` takes it. ``buildkitd_config``
+    is a buildkitd.toml; ``buildkitd`` the same as a table (``{"registry": {"reg:5000":
+    {"http": True}}}``)."""
     node_values = [parse_node_flag(n) if isinstance(n, str) else n for n in nodes]
     settings = from_values(
         {
@@ -160,6 +194,8 @@ def setup_builder(
                 "nodes": [n.model_dump() if isinstance(n, NodeConfig) else n for n in node_values],
                 "driver_opts": dict(driver_opts or {}),
                 "buildkitd_flags": buildkitd_flags,
+                "buildkitd_config": buildkitd_config,
+                "buildkitd": buildkitd,
             },
         }
     )
@@ -191,7 +227,7 @@ def _spec(context: str | Path, **options: Any) -> BuildSpec:
             "context": str(context),
             "dockerfile": None if file is None else str(file),
             "platforms": _platform_texts(platforms),
-            "tags": _listed(options["tags"]),
+            "tags": None if options["tags"] is None else _listed(options["tags"]),
             "builder": {"name": options["builder"]},
             "build_args": dict(options.get("build_args") or {}),
             "labels": dict(options.get("labels") or {}),

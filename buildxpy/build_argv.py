@@ -8,12 +8,14 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from buildxpy.build_cache import cache_flags
 from buildxpy.build_spec import BuildSpec
 from buildxpy.platforms import Platform
 
 
-def image_options(spec: BuildSpec) -> list[str]:
-    """What shapes the image: the same for a build and for each platform of an export."""
+def image_options(spec: BuildSpec, platforms: Sequence[Platform] | None = None) -> list[str]:
+    """What shapes the image: the same for a build and for each platform of an export
+    (``platforms``: the ones this build makes, which pick the default cache's name)."""
     argv: list[str] = []
     if spec.dockerfile:
         argv += ["-f", spec.dockerfile]
@@ -41,11 +43,36 @@ def image_options(spec: BuildSpec) -> list[str]:
         argv.append(f"--sbom={spec.sbom}")
     if spec.network:
         argv += ["--network", spec.network]
+    argv += passthrough_options(spec)
+    argv += cache_flags(spec.default_cache, spec.platforms if platforms is None else platforms)
+    return argv
+
+
+def passthrough_options(spec: BuildSpec) -> list[str]:
+    argv: list[str] = []
+    for flag, values in (
+        ("--annotation", spec.annotations),
+        ("--ssh", spec.ssh),
+        ("--attest", spec.attests),
+        ("--no-cache-filter", spec.no_cache_filters),
+        ("--add-host", spec.add_hosts),
+        ("--allow", spec.allow),
+        ("--ulimit", spec.ulimits),
+    ):
+        for value in values:
+            argv += [flag, value]
+    for name, value in spec.build_contexts.items():
+        argv += ["--build-context", f"{name}={value}"]
+    if spec.shm_size:
+        argv += ["--shm-size", spec.shm_size]
+    # `build` is buildx's default: left out, it needs no buildx that knows --call (0.15+).
+    if spec.call and spec.call != "build":
+        argv.append(f"--call={spec.call}")
     return argv
 
 
 def build_argv(
-    spec: BuildSpec, *, metadata_file: Path | str, load: bool | None = None
+    spec: BuildSpec, *, metadata_file: Path | str | None, load: bool | None = None
 ) -> list[str]:
     """One build for every platform of ``spec``, pushed and/or loaded as it says."""
     argv = _head(spec, ",".join(str(p) for p in spec.platforms))
@@ -53,7 +80,8 @@ def build_argv(
     argv += image_options(spec)
     if spec.progress:
         argv += ["--progress", spec.progress]
-    argv += ["--metadata-file", str(metadata_file)]
+    if metadata_file is not None:
+        argv += ["--metadata-file", str(metadata_file)]
     if spec.push:
         argv.append("--push")
     if spec.load if load is None else load:
@@ -74,7 +102,7 @@ def export_argv(
     argv = _head(spec, str(platform))
     argv += ["--output", "type=docker," + _csv_field(f"dest={dest}")]
     argv += _tag_flags(tags)
-    argv += image_options(spec)
+    argv += image_options(spec, [platform])
     progress = spec.progress or progress
     if progress:
         argv += ["--progress", progress]

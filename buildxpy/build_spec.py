@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from buildxpy.build_inputs import secret_env_specs
 from buildxpy.errors import ConfigError
+from buildxpy.git_meta import TagRules
 from buildxpy.platforms import Platform
 
 if TYPE_CHECKING:
+    from buildxpy.build_cache import DefaultCache
     from buildxpy.settings import Settings
 
 
@@ -42,6 +45,27 @@ class BuildSpec:
     verify: bool = True
     load: bool = False
     output_dir: Path = Path("dist")
+    # Passed through to buildx as given (checked for form by the settings).
+    annotations: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()
+    build_contexts: Mapping[str, str] = field(default_factory=dict)
+    attests: tuple[str, ...] = ()
+    call: str | None = None
+    no_cache_filters: tuple[str, ...] = ()
+    add_hosts: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    shm_size: str | None = None
+    ulimits: tuple[str, ...] = ()
+    # What `build_defaults.complete` adds before a build: tags and OCI metadata from git, and a
+    # cache. A spec made by hand asks for none of it.
+    tags_from: str | None = None
+    tag_rules: TagRules = field(default_factory=TagRules)
+    # False when `tags` is only the default (`latest`), which tags from git replace.
+    tags_given: bool = True
+    oci_metadata: bool = False
+    licenses: str | None = None
+    cache: str = "off"
+    default_cache: DefaultCache | None = None
 
     def require_image(self) -> str:
         if not self.image:
@@ -62,7 +86,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         target=settings.target,
         build_args=dict(settings.build_args),
         labels=dict(settings.labels),
-        secrets=tuple(settings.secrets),
+        secrets=(*settings.secrets, *secret_env_specs(settings.secret_envs)),
         cache_from=tuple(settings.cache_from),
         cache_to=tuple(settings.cache_to),
         no_cache=settings.no_cache,
@@ -75,6 +99,22 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         verify=settings.verify,
         load=settings.load,
         output_dir=settings.output_dir,
+        annotations=tuple(settings.annotations),
+        ssh=tuple(settings.ssh),
+        build_contexts=dict(settings.build_contexts),
+        attests=tuple(settings.attests),
+        call=settings.call,
+        no_cache_filters=tuple(settings.no_cache_filters),
+        add_hosts=tuple(settings.add_hosts),
+        allow=tuple(settings.allow),
+        shm_size=settings.shm_size,
+        ulimits=tuple(settings.ulimits),
+        tags_from=settings.tags_from,
+        tag_rules=settings.tag_rules,
+        tags_given=settings.tags_given,
+        oci_metadata=settings.oci_metadata,
+        licenses=settings.licenses,
+        cache=settings.cache,
     )
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from buildxpy.buildkitd_config import BuildkitdFile, stored_fingerprint
 from buildxpy.docker_json import LsBuilder, load_json
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import Platform
@@ -33,6 +34,7 @@ class DesiredNode:
     platforms: tuple[str, ...] = ()
     driver_opts: tuple[tuple[str, str], ...] = ()
     flags: tuple[str, ...] = ()
+    buildkitd_config: BuildkitdFile | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class StoredNode:
     platforms: tuple[str, ...] = ()
     driver_opts: tuple[tuple[str, str], ...] = ()
     flags: tuple[str, ...] = ()
+    # The buildkitd configuration buildx stored for the node (buildkitd_config.stored_fingerprint).
+    config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,13 @@ def desired_from_settings(settings: Settings) -> DesiredBuilder:
     return desired_builder(settings.builder, settings.builder_platforms)
 
 
-def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> DesiredBuilder:
+def desired_builder(
+    config: BuilderConfig,
+    platforms: Sequence[Platform],
+    *,
+    buildkitd: BuildkitdFile | None = None,
+) -> DesiredBuilder:
+    """``buildkitd``: the buildkitd configuration every node gets (``builders.buildkitd_file``)."""
     if config.driver == DOCKER_DRIVER:
         return DesiredBuilder(config.name, config.driver)
     if not config.nodes:
@@ -116,6 +126,7 @@ def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> Des
             platforms=tuple(str(p) for p in platforms),
             driver_opts=_sorted_opts(config.driver_opts),
             flags=split_flags(config.buildkitd_flags),
+            buildkitd_config=buildkitd,
         )
         return DesiredBuilder(config.name, config.driver, (only,))
     nodes = []
@@ -130,6 +141,7 @@ def desired_builder(config: BuilderConfig, platforms: Sequence[Platform]) -> Des
                 platforms=tuple(str(p) for p in node.platforms),
                 driver_opts=_sorted_opts({**config.driver_opts, **node.driver_opts}),
                 flags=split_flags(flags, node.name if node.buildkitd_flags is not None else None),
+                buildkitd_config=buildkitd,
             )
         )
     return DesiredBuilder(config.name, config.driver, tuple(nodes))
@@ -145,6 +157,7 @@ def actual_from(builder: LsBuilder) -> ActualBuilder:
             platforms=tuple(node.platforms),
             driver_opts=_sorted_opts(node.driver_opts),
             flags=tuple(node.flags),
+            config=stored_fingerprint(node.files),
         )
         for node in builder.nodes
     )
@@ -177,8 +190,12 @@ def plan(
         )
     context_steps = _context_steps(desired, contexts, owned_contexts)
     repointed = {s.context for s in context_steps if s.kind == "context-update"}
-    if actual is None or force or actual.driver != desired.driver:
-        removal = () if actual is None else (Step("rm", ("buildx", "rm", desired.name)),)
+    reconfigured = actual is not None and config_changed(desired, actual)
+    if actual is None or force or actual.driver != desired.driver or reconfigured:
+        # A new buildkitd configuration reaches a node only in a new BuildKit container: buildx
+        # copies it in when it creates one. The state (the build cache) is kept for it.
+        keep = ("--keep-state",) if reconfigured and not force else ()
+        removal = () if actual is None else (Step("rm", ("buildx", "rm", *keep, desired.name)),)
         return Plan(
             steps=(*removal, *context_steps, *_create_steps(desired)),
             recreated=actual is not None,
@@ -216,6 +233,18 @@ def node_matches(node: DesiredNode, stored: StoredNode) -> bool:
     return not node.flags or flags_match(node.flags, stored.flags)
 
 
+def config_changed(desired: DesiredBuilder, actual: ActualBuilder) -> bool:
+    """Whether a node that stays has another buildkitd configuration than the one wanted (a node
+    without one configured keeps whatever it has, as other empty settings do)."""
+    stored = {node.name: node for node in actual.nodes}
+    return any(
+        node.buildkitd_config is not None
+        and node.name in stored
+        and stored[node.name].config != node.buildkitd_config.fingerprint
+        for node in desired.nodes
+    )
+
+
 def flags_match(wanted: Sequence[str], stored: Sequence[str]) -> bool:
     return tuple(stored) in (tuple(wanted), (*wanted, DEFAULT_FLAG))
 
@@ -226,6 +255,9 @@ def node_options(node: DesiredNode) -> list[str]:
         argv += ["--driver-opt", f"{key}={value}"]
     if node.flags:
         argv += ["--buildkitd-flags", shlex.join(node.flags)]
+    if node.buildkitd_config is not None:
+        # `--config` before buildx 0.13, which still takes it (hidden); users run 0.13 or later.
+        argv += ["--buildkitd-config", node.buildkitd_config.path]
     if node.platforms:
         argv += ["--platform", ",".join(node.platforms)]
     argv += ["--node", node.name]
@@ -258,6 +290,10 @@ def _create_steps(desired: DesiredBuilder) -> list[Step]:
 
 
 def _append(builder: str, node: DesiredNode, kind: StepKind = "append") -> Step:
+    if kind == "update":
+        # Its configuration already matches (else the builder is recreated); given again, buildx
+        # would merge it into the node's files, and crash on a node stored without any.
+        node = replace(node, buildkitd_config=None)
     return Step(kind, append_argv(builder, node), node=node.name)
 
 

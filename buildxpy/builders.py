@@ -34,6 +34,7 @@ from buildxpy.builder_missing import builder_not_found
 from buildxpy.builder_natives import pin_node_platforms, report_emulation
 from buildxpy.builder_plan import Plan, desired_builder, plan
 from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state, state_path
+from buildxpy.buildkitd_config import BuildkitdFile, prepare
 from buildxpy.docker_json import LsBuilder
 from buildxpy.platforms import Platform
 from buildxpy.runner import Runner
@@ -63,10 +64,11 @@ def ensure_builder(
 ) -> Builder:
     """Make the configured builder exist exactly as configured; boot it; report emulated platforms."""
     runner = runner or Runner()
-    desired = desired_builder(config, platforms)
     config_dir = docker_config_dir(runner)
-    name = desired.name
+    name = config.name
     with builder_lock(config_dir, name):
+        buildkitd = buildkitd_file(config, config_dir)
+        desired = desired_builder(config, platforms, buildkitd=buildkitd)
         state = load_state(config_dir, name)
         if force:
             state.natives.clear()
@@ -77,6 +79,8 @@ def ensure_builder(
         owned = set(state.contexts) - contexts_used_elsewhere(listed, name)
         the_plan = plan(desired, actual, contexts, owned, force=force)
         if the_plan.docker_driver:
+            if buildkitd is not None:
+                _configuration_ignored(name, "it uses the docker driver (the engine's BuildKit)")
             result = check_docker_builder(listed[name])
         else:
             entry = apply_plan(runner, name, the_plan, listed.get(name), config_dir, state)
@@ -100,6 +104,28 @@ def ensure_builder(
         if not runner.dry_run:
             save_state(config_dir, name, state)
     return result
+
+
+def buildkitd_file(config: BuilderConfig, config_dir: Path) -> BuildkitdFile | None:
+    """The buildkitd configuration the builder's nodes get; the inline table is written out under
+    ``$DOCKER_CONFIG/buildxpy/buildkitd/``."""
+    if config.buildkitd_config is None and config.buildkitd is None:
+        return None
+    if config.driver in IGNORING_DRIVERS:
+        _configuration_ignored(config.name, IGNORING_DRIVERS[config.driver])
+        return None
+    return prepare(config.buildkitd_config, config.buildkitd, config_dir / "buildxpy", config.name)
+
+
+# Drivers whose BuildKit is configured elsewhere: buildx stores the file but no daemon reads it.
+IGNORING_DRIVERS = {
+    "docker": "it uses the docker driver (the engine's BuildKit, configured in daemon.json)",
+    "remote": "it uses the remote driver (that buildkitd reads its own configuration)",
+}
+
+
+def _configuration_ignored(name: str, why: str) -> None:
+    log.get().warning("the buildkitd configuration is not used", builder=name, reason=why)
 
 
 def apply_plan(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from buildxpy import log
+from buildxpy import log, redact
 from buildxpy.build_argv import build_argv
+from buildxpy.build_defaults import complete
+from buildxpy.build_inputs import check_present
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
+from buildxpy.buildx_features import refused_flag, require
 from buildxpy.docker_json import BuildMetadata, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.file_install import check_target, install
@@ -36,6 +41,8 @@ class BuildResult(ResultModel):
     metadata_file: str | None
     # What `buildxpy verify` found in the pushed image; None when it was not pushed or checked.
     verification: VerifyReport | None = None
+    # What `--call outline|targets|check` printed: the result of a build that makes no image.
+    call_output: str | None = None
 
 
 def metadata_path(spec: BuildSpec) -> Path:
@@ -47,14 +54,23 @@ def check_build_inputs(spec: BuildSpec) -> None:
     questions included): the context, the Dockerfile, the secrets, the metadata file's place, and
     whether the command line fits the system's limits."""
     check_inputs(spec)
+    check_present(spec.ssh, spec.build_contexts)
     resolve_secrets(spec.secrets)
     check_target(metadata_path(spec), METADATA_WHAT)
     check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
 
 
-def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
-    """Build (and when ``spec.push``, push) the image with one `docker buildx build`."""
+def build_image(
+    spec: BuildSpec, runner: Runner | None = None, *, completed: bool = False
+) -> BuildResult:
+    """Build (and when ``spec.push``, push) the image with one `docker buildx build`.
+    ``completed``: the caller already added the computed tags, labels and cache (``complete``)."""
     runner = runner or Runner()
+    check_build_inputs(spec)
+    if not completed:
+        spec = complete(spec, runner)
+    # The computed tags, labels and cache flags lengthen the command: checked again.
+    check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
     final = metadata_path(spec)
     result = BuildResult(
         digest=None,
@@ -64,7 +80,8 @@ def build_image(spec: BuildSpec, runner: Runner | None = None) -> BuildResult:
         builder=spec.builder,
         metadata_file=None,
     )
-    check_build_inputs(spec)
+    if spec.call not in (None, "build"):
+        return _call(spec, runner, result)
     if runner.dry_run:
         # What someone would type by hand: the kept metadata path, not a per-run scratch name.
         runner.stream(*build_argv(spec, metadata_file=final))
@@ -108,7 +125,33 @@ def _run_build(runner: Runner, spec: BuildSpec, metadata_file: Path) -> None:
     try:
         runner.stream(*build_argv(spec, metadata_file=metadata_file))
     except CommandFailed as exc:
+        if spec.annotations and refused_flag(runner, exc, "--annotation"):
+            log.get().info(
+                "this buildx has no --annotation (it came in buildx 0.12): building without "
+                "annotations; the labels still carry the OCI metadata"
+            )
+            _run_build(runner, dataclasses.replace(spec, annotations=()), metadata_file)
+            return
         raise explain_failure(runner, spec.builder, exc) from None
+
+
+def _call(spec: BuildSpec, runner: Runner, result: BuildResult) -> BuildResult:
+    """``--call METHOD``: buildx evaluates the build (checks, outline, targets) and prints the
+    answer on its stdout; nothing is built, pushed or loaded."""
+    require(runner, "--call", f"--call {spec.call}")
+    quiet = dataclasses.replace(spec, push=False, load=False)
+    done = runner.run(*build_argv(quiet, metadata_file=None), mutating=True, check=False)
+    if done.dry_run:
+        return result
+    if done.stderr:
+        print(redact.text(done.stderr), end="", file=sys.stderr)
+    if done.exit_code != 0:
+        what = "the build checks found problems" if spec.call == "check" else "it failed"
+        raise BuildxpyError(
+            f"`docker buildx build --call={spec.call}` exited with {done.exit_code}: {what}",
+            details=[line for line in redact.text(done.stdout).splitlines() if line.strip()][-20:],
+        )
+    return result.model_copy(update={"call_output": redact.text(done.stdout)})
 
 
 @contextlib.contextmanager

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from buildxpy import log
 from buildxpy.build_argv import export_argv
+from buildxpy.build_defaults import complete
+from buildxpy.build_inputs import check_present
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
@@ -109,6 +111,7 @@ def checked_plan(
     the Dockerfile, each target path, the secrets."""
     items = plan(spec, list(platforms or spec.platforms))
     check_inputs(spec)
+    check_present(spec.ssh, spec.build_contexts)
     for item in items:
         check_target(item.path, "cannot export to")
         check_command(["docker", *export_argv(spec, item.platform, item.tags, item.path)], {}, None)
@@ -122,8 +125,11 @@ def export_images(
     runner: Runner | None = None,
     *,
     load: bool = False,
+    completed: bool = False,
 ) -> list[ExportResult]:
     runner = runner or Runner()
+    if not completed:
+        spec = complete(spec, runner, exporting=True)
     items = checked_plan(spec, platforms)
     if runner.dry_run:
         return _dry_run(spec, runner, items, load=load)

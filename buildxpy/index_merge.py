@@ -245,6 +245,17 @@ def require_from(text: str | None) -> Require:
     return platforms
 
 
+def index_annotations(items: Sequence[str]) -> dict[str, str]:
+    """The index's share of build annotations (``index:K=V``, or a bare ``K=V``, which buildx puts
+    on the index and on each manifest)."""
+    wanted = [
+        i.removeprefix("index:")
+        for i in items
+        if i.startswith("index:") or ":" not in i.split("=", 1)[0]
+    ]
+    return annotations_from(wanted)
+
+
 def annotations_from(items: Sequence[str] | None) -> dict[str, str]:
     """``--annotation K=V`` flags."""
     out: dict[str, str] = {}

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from buildxpy import log
 from buildxpy.build_argv import by_digest_argv
+from buildxpy.build_defaults import complete
 from buildxpy.build_report import BuildReport, build_stage_platforms, make_report
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
@@ -108,12 +109,15 @@ def native_build(
     if options.by_digest:
         return digest_build(spec, runner, options)
     check_build_inputs(spec)
+    # Tags from git and the default cache first: a checkout that has none is said before docker
+    # is asked anything.
+    spec = complete(spec, runner)
     plan = plan_build(spec, runner)
     if options.require_native:
         refuse_emulated(plan)
     capture = progress_capture(spec, options.report, runner)
     with capturing(runner, capture), timed() as clock:
-        result = build_image(_rawjson(spec, capture), runner)
+        result = build_image(_rawjson(spec, capture), runner, completed=True)
     report = _report(spec, capture, plan, clock)
     return NativeBuildResult(**result.model_dump(), plan=plan, report=report)
 
@@ -496,8 +500,9 @@ def export_with_report(
 ) -> tuple[list[ExportResult], RoutingPlan, BuildReport | None]:
     """``export`` with its routing plan before and the emulation-cost report after."""
     checked_plan(spec)
+    spec = complete(spec, runner, exporting=True)
     plan = plan_build(spec, runner, separately=True)
     capture = progress_capture(spec, report, runner)
     with capturing(runner, capture), timed() as clock:
-        results = export_images(_rawjson(spec, capture), runner=runner, load=load)
+        results = export_images(_rawjson(spec, capture), runner=runner, load=load, completed=True)
     return results, plan, _report(spec, capture, plan, clock)

@@ -18,6 +18,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,8 +31,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from buildxpy import build_inputs
 from buildxpy.build_secrets import parse_secret
+from buildxpy.buildkitd_config import BuildkitdTable
 from buildxpy.errors import ConfigError
+from buildxpy.git_meta import TagRules
 from buildxpy.input_text import check_environ, utf8_error
 from buildxpy.platforms import Platform, parse, read_archs
 
@@ -67,6 +71,24 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_BUILDER": ("builder", "name"),
     "BUILDXPY_BUILDER_DRIVER": ("builder", "driver"),
     "BUILDXPY_REQUIRE_NATIVE": ("require_native",),
+    "BUILDXPY_TAGS_FROM": ("tags_from",),
+    "BUILDXPY_OCI_METADATA": ("oci_metadata",),
+    "BUILDXPY_LICENSES": ("licenses",),
+    "BUILDXPY_CACHE": ("cache",),
+    "BUILDXPY_OUTPUT_ENV": ("output_env",),
+    "BUILDXPY_NETWORK": ("network",),
+    "BUILDXPY_ANNOTATIONS": ("annotations",),
+    "BUILDXPY_SSH": ("ssh",),
+    "BUILDXPY_BUILD_CONTEXTS": ("build_contexts",),
+    "BUILDXPY_ATTESTS": ("attests",),
+    "BUILDXPY_CALL": ("call",),
+    "BUILDXPY_NO_CACHE_FILTERS": ("no_cache_filters",),
+    "BUILDXPY_ADD_HOSTS": ("add_hosts",),
+    "BUILDXPY_ALLOW": ("allow",),
+    "BUILDXPY_SHM_SIZE": ("shm_size",),
+    "BUILDXPY_ULIMITS": ("ulimits",),
+    "BUILDXPY_SECRET_ENVS": ("secret_envs",),
+    "BUILDXPY_BUILDKITD_CONFIG": ("builder", "buildkitd_config"),
 }
 
 _config_file: ContextVar[Path | None] = ContextVar("buildxpy_config_file", default=None)
@@ -81,6 +103,17 @@ def _split_list(value: Any) -> Any:
         if text.startswith("["):
             return json.loads(text)
         return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def _split_lines(value: Any) -> Any:
+    """A JSON list, else one item a line: for values that hold commas themselves
+    (``type=sbom,generator=…``, ``index:description=a, b``, ``id=key1,key2``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [line.strip() for line in text.splitlines() if line.strip()]
     return value
 
 
@@ -116,6 +149,8 @@ PlatformField = Annotated[Platform, BeforeValidator(_to_platform), PlainSerializ
 PlatformList = Annotated[list[PlatformField], BeforeValidator(_split_list)]
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_split_map)]
+LineList = Annotated[list[str], BeforeValidator(_split_lines)]
+CACHE_MODES = ("auto", "registry", "gha", "off")
 
 
 def _check_name(value: str, what: str) -> str:
@@ -183,6 +218,8 @@ class BuilderConfig(BaseModel):
     buildkitd_flags: str | None = None
     platforms: PlatformList | None = None
     nodes: list[NodeConfig] = Field(default_factory=list)
+    buildkitd_config: Path | None = None
+    buildkitd: BuildkitdTable | None = None
 
     @field_validator("name")
     @classmethod
@@ -235,6 +272,25 @@ class Settings(BaseSettings):
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
     # Refuse, before building, a platform the builder would build under QEMU.
     require_native: bool = False
+    # The release pipeline: tags and OCI metadata from git, the default cache, CI outputs.
+    tags_from: Literal["git"] | None = None
+    tag_rules: TagRules = Field(default_factory=TagRules)
+    oci_metadata: bool = True
+    licenses: str | None = None
+    cache: str = "auto"
+    output_env: Path | None = None
+    # Passed through to `docker buildx build`, checked for form first.
+    annotations: LineList = Field(default_factory=list)
+    ssh: LineList = Field(default_factory=list)
+    build_contexts: StrMap = Field(default_factory=dict)
+    attests: LineList = Field(default_factory=list)
+    call: str | None = None
+    no_cache_filters: StrList = Field(default_factory=list)
+    add_hosts: StrList = Field(default_factory=list)
+    allow: StrList = Field(default_factory=list)
+    shm_size: str | None = None
+    ulimits: StrList = Field(default_factory=list)
+    secret_envs: StrMap = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -303,6 +359,44 @@ class Settings(BaseSettings):
             parse_secret(spec)
         return secrets
 
+    @field_validator("cache")
+    @classmethod
+    def _cache(cls, value: str) -> str:
+        if value in CACHE_MODES or (value.startswith("local:") and value.removeprefix("local:")):
+            return value
+        raise ValueError(f"invalid cache {value!r}: expected auto, registry, gha, local:DIR or off")
+
+    @field_validator("annotations", "ssh", "attests", "no_cache_filters", "add_hosts", "allow",
+                     "ulimits")  # fmt: skip
+    @classmethod
+    def _passthrough(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        check = _PASSTHROUGH_CHECKS[info.field_name or ""]
+        return [check(value) for value in values]
+
+    @field_validator("call")
+    @classmethod
+    def _call(cls, value: str | None) -> str | None:
+        return None if value is None else build_inputs.check_call(value)
+
+    @field_validator("shm_size")
+    @classmethod
+    def _shm_size(cls, value: str | None) -> str | None:
+        return None if value is None else build_inputs.check_shm_size(value)
+
+    @field_validator("build_contexts")
+    @classmethod
+    def _build_contexts(cls, contexts: dict[str, str]) -> dict[str, str]:
+        for name, value in contexts.items():
+            build_inputs.check_build_context(name, value)
+        return contexts
+
+    @field_validator("secret_envs")
+    @classmethod
+    def _secret_envs(cls, pairs: dict[str, str]) -> dict[str, str]:
+        for ident, variable in pairs.items():
+            build_inputs.check_secret_env(ident, variable)
+        return pairs
+
     @model_validator(mode="after")
     def _do_not_push(self) -> Settings:
         if _with_sources.get() and os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
@@ -321,6 +415,11 @@ class Settings(BaseSettings):
         ``buildxpy.toml`` or ``[tool.buildxpy]`` > defaults. ``Settings(...)`` itself takes only
         the values it is given."""
         return load(overrides, config=config, cwd=cwd)
+
+    @property
+    def tags_given(self) -> bool:
+        """Whether ``tags`` came from a flag, the environment or the file, not the default."""
+        return "tags" in self.model_fields_set
 
     @property
     def refs(self) -> list[str]:
@@ -351,6 +450,17 @@ class Settings(BaseSettings):
                 "no image configured: pass --image, set BUILDXPY_IMAGE, or set `image` in buildxpy.toml"
             )
         return self.image
+
+
+_PASSTHROUGH_CHECKS = {
+    "annotations": build_inputs.check_annotation,
+    "ssh": build_inputs.check_ssh,
+    "attests": build_inputs.check_attest,
+    "no_cache_filters": build_inputs.check_stage,
+    "add_hosts": build_inputs.check_add_host,
+    "allow": build_inputs.check_allow,
+    "ulimits": build_inputs.check_ulimit,
+}
 
 
 class EnvSource(PydanticBaseSettingsSource):

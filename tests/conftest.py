@@ -17,6 +17,10 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("BUILDXPY_") and not name.startswith("BUILDXPY_BED_"):
             monkeypatch.delenv(name)
     monkeypatch.delenv("DO_NOT_PUSH", raising=False)
+    # Nor the CI's own variables: tags, OCI metadata, the cache and CI outputs read them.
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "ACTIONS_", "CI_", "GITLAB_")):
+            monkeypatch.delenv(name)
     log.configure("json", 1, lazy=False)
     yield
     redact.clear_secrets()

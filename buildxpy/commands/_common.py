@@ -104,6 +104,41 @@ def add_build_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sbom", metavar="VALUE")
     group.add_argument("--progress", choices=("auto", "plain", "tty", "quiet", "rawjson"))
     group.add_argument("--network", help="networking mode for RUN steps (default, none, host)")
+    group.add_argument("--ssh", action="append", metavar="default|ID[=SOCKET|KEY[,KEY]]",
+                       help="ssh agent socket or keys for RUN --mount=type=ssh (repeatable)")  # fmt: skip
+    group.add_argument("--build-context", action="append", dest="build_contexts",
+                       metavar="NAME=PATH|docker-image://REF|target:STAGE")  # fmt: skip
+    group.add_argument("--attest", action="append", dest="attests",
+                       metavar="type=sbom|provenance[,K=V]")  # fmt: skip
+    group.add_argument("--annotation", action="append", dest="annotations",
+                       metavar="[LEVEL:]KEY=VALUE",
+                       help="OCI annotation, LEVEL manifest (default), index, …-descriptor")  # fmt: skip
+    group.add_argument(
+        "--call", metavar="METHOD", help="build, check, outline or targets (buildx ≥ 0.15)"
+    )
+    group.add_argument("--check", action="store_const", const="check", dest="call",
+                       help="run the build checks only (--call check)")  # fmt: skip
+    group.add_argument("--no-cache-filter", action="append", dest="no_cache_filters",
+                       metavar="STAGE")  # fmt: skip
+    group.add_argument("--add-host", action="append", dest="add_hosts", metavar="HOST:IP")
+    group.add_argument("--allow", action="append", metavar="ENTITLEMENT",
+                       help="e.g. network.host, security.insecure")  # fmt: skip
+    group.add_argument("--shm-size", metavar="SIZE")
+    group.add_argument("--ulimit", action="append", dest="ulimits", metavar="NAME=SOFT[:HARD]")
+    group.add_argument("--secret-env", action="append", dest="secret_envs", metavar="ID=ENVVAR",
+                       help="expose environment variable ENVVAR as build secret ID")  # fmt: skip
+
+
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline")
+    group.add_argument("--tags-from", choices=("git",),
+                       help="add tags computed from git or the CI's variables")  # fmt: skip
+    group.add_argument("--oci-metadata", action=argparse.BooleanOptionalAction, default=None,
+                       help="org.opencontainers.image.* labels and annotations (default: on)")  # fmt: skip
+    group.add_argument("--cache", metavar="MODE",
+                       help="auto (default), registry, gha, local:DIR or off")  # fmt: skip
+    group.add_argument("--output-env", metavar="FILE",
+                       help="also write the results as KEY=VALUE lines (GitLab dotenv, make)")  # fmt: skip
 
 
 def add_builder_flags(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +150,7 @@ def add_builder_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--buildkitd-flags", metavar="FLAGS")
     group.add_argument("--node", action="append", dest="nodes",
                        metavar="NAME=ENDPOINT[;platforms=a,b]")  # fmt: skip
+    group.add_argument("--buildkitd-config", metavar="FILE", help="buildkitd.toml for the nodes")
 
 
 def add_verify_flags(parser: argparse.ArgumentParser, *, builder: bool = True) -> None:
@@ -160,6 +196,22 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "buildkitd_flags": ("builder", "buildkitd_flags"),
     "nodes": ("builder", "nodes"),
     "require_native": ("require_native",),
+    "ssh": ("ssh",),
+    "build_contexts": ("build_contexts",),
+    "attests": ("attests",),
+    "annotations": ("annotations",),
+    "call": ("call",),
+    "no_cache_filters": ("no_cache_filters",),
+    "add_hosts": ("add_hosts",),
+    "allow": ("allow",),
+    "shm_size": ("shm_size",),
+    "ulimits": ("ulimits",),
+    "secret_envs": ("secret_envs",),
+    "tags_from": ("tags_from",),
+    "oci_metadata": ("oci_metadata",),
+    "cache": ("cache",),
+    "output_env": ("output_env",),
+    "buildkitd_config": ("builder", "buildkitd_config"),
 }
 
 

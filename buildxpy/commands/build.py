@@ -11,6 +11,7 @@ from buildxpy.commands._common import (
     add_command,
     add_image_flags,
     add_json_flag,
+    add_pipeline_flags,
     add_verify_flags,
     load_settings,
     make_runner,
@@ -25,7 +26,6 @@ class BuildArgs(JsonArgs):
     by_digest: bool = False
     split: bool = False
     require: str | None = None
-    annotations: list[str] | None = None
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -45,6 +45,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     group.add_argument("-o", "--output-dir", dest="output_dir", metavar="DIR",
                        help="where build-metadata.json is kept (default: dist)")  # fmt: skip
     add_verify_flags(parser, builder=False)
+    add_pipeline_flags(parser)
     add_json_flag(parser)
     add_native_flags(parser)
 
@@ -63,21 +64,20 @@ def add_native_flags(parser: argparse.ArgumentParser) -> None:
                        help="one build by digest per platform at once, then merge them")  # fmt: skip
     group.add_argument("--require", metavar="all|P[,P…]",
                        help="with --split: platforms the merge needs (default: all)")  # fmt: skip
-    group.add_argument("--annotation", action="append", dest="annotations", metavar="K=V",
-                       help="with --split: index annotation (repeatable)")  # fmt: skip
 
 
 def run(args: BuildArgs) -> int:
+    from buildxpy import ci_outputs
     from buildxpy.build_spec import spec_from_settings
     from buildxpy.errors import ConfigError
-    from buildxpy.index_merge import annotations_from, require_from
+    from buildxpy.index_merge import index_annotations, require_from
     from buildxpy.native_build import NativeOptions, native_build, plan_platforms
     from buildxpy.routing import plan_lines, refuse_emulated
 
     if args.split and args.by_digest:
         raise ConfigError("--split already builds each platform by digest: give one of them")
-    if (args.require is not None or args.annotations) and not args.split:
-        raise ConfigError("--require and --annotation apply to the merge of --split")
+    if args.require is not None and not args.split:
+        raise ConfigError("--require applies to the merge of --split")
     settings = load_settings(args)
     runner = make_runner(args)
     if args.plan:
@@ -98,15 +98,23 @@ def run(args: BuildArgs) -> int:
     options = NativeOptions(
         require_native=settings.require_native, report=args.report, by_digest=args.by_digest,
         split=args.split, require=require_from(args.require),
-        annotations=annotations_from(args.annotations),
+        annotations=index_annotations(settings.annotations) if args.split else {},
     )  # fmt: skip
     result = native_build(spec, runner, options)
     if args.dry_run:
         if result.plan is not None and not args.quiet:
             print("\n".join(plan_lines(result.plan)), file=sys.stderr)
         return 0
+    if result.call_output is not None:
+        print(result.call_output, end="")
+        return 0
+    ci_outputs.publish(
+        ci_outputs.build_outputs(result, settings.image),
+        ci_outputs.build_summary(result, settings.image),
+        dotenv=settings.output_env,
+    )
     if args.json:
-        print_json(result.model_dump(mode="json"))
+        print_json(result.model_dump(mode="json", exclude={"call_output"}))
     elif result.digest:
         print(result.digest)
     return 0

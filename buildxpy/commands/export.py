@@ -11,6 +11,7 @@ from buildxpy.commands._common import (
     add_command,
     add_image_flags,
     add_json_flag,
+    add_pipeline_flags,
     human_size,
     load_settings,
     make_runner,
@@ -41,19 +42,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="where the tarballs go (default: dist)")  # fmt: skip
     parser.add_argument("--load", action="store_true", default=None,
                         help="docker load each tarball and check its platform")  # fmt: skip
+    add_pipeline_flags(parser)
     add_json_flag(parser)
     parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=None,
                         help="emulation-cost report (default: when stderr is not a terminal)")  # fmt: skip
 
 
 def run(args: ExportArgs) -> int:
+    from buildxpy import ci_outputs
     from buildxpy.build_spec import spec_from_settings
     from buildxpy.native_build import export_with_report
 
-    spec = spec_from_settings(load_settings(args))
+    settings = load_settings(args)
+    spec = spec_from_settings(settings)
     results, _, report = export_with_report(
         spec, make_runner(args), load=spec.load, report=args.report
     )
+    if not args.dry_run:
+        ci_outputs.publish(
+            ci_outputs.export_outputs(results, settings.image),
+            ci_outputs.export_summary(results),
+            dotenv=settings.output_env,
+        )
     if not args.quiet:
         show_table(results)
     if args.json:

@@ -37,6 +37,8 @@ class DockerInfo(_Model):
     kernel_version: str = Field("", alias="KernelVersion")
     server_version: str = Field("", alias="ServerVersion")
     driver: str = Field("", alias="Driver")
+    # [["driver-type", "io.containerd.snapshotter.v1"]] with the containerd image store.
+    driver_status: list[list[str]] = Field(default_factory=list, alias="DriverStatus")
     ncpu: int = Field(0, alias="NCPU")
     mem_total: int = Field(0, alias="MemTotal")
     # Set, with the server fields empty, when the CLI could not reach the daemon.

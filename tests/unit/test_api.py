@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,48 @@ def test_public_functions_survive_importing_every_module() -> None:
 
 def test_all_matches_the_lazy_exports() -> None:
     assert sorted(buildxpy.__all__) == sorted([*buildxpy._EXPORTS, "__version__"])
+
+
+def test_build_takes_the_pipeline_keywords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes import FakeRunner
+    from tests.unit.test_git_meta import git, make_repo
+
+    repo = make_repo(tmp_path / "app", remote=None)
+    git(repo, "tag", "v3.1.0")
+    runner = FakeRunner(dry_run=True)
+    result = buildxpy.build(
+        repo, image="reg.example/app", tags_from="git", tag_rules={"sha": False},
+        annotations=["index:org.example.note=x"], add_hosts=["db:10.0.0.1"], cache="off",
+        platforms=["linux/amd64", "linux/arm64"], output_dir=tmp_path / "dist",
+        push=True, runner=runner,
+    )  # fmt: skip
+    assert result.tags == [f"reg.example/app:{t}" for t in ("3.1.0", "3.1", "3", "latest")]
+    printed = capsys.readouterr().out
+    assert "--annotation index:org.opencontainers.image.version=3.1.0" in printed
+    assert "--annotation index:org.example.note=x" in printed
+    assert "--add-host db:10.0.0.1" in printed
+    assert "--cache-from" not in printed
+
+
+def test_setup_builder_takes_a_buildkitd_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes import FakeRunner
+
+    config_dir = tmp_path / "docker-config"
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    runner = FakeRunner(dry_run=True)
+    builder = buildxpy.setup_builder(
+        "ci", platforms=["linux/amd64"], runner=runner, bootstrap=False,
+        buildkitd={"registry": {"registry.ci.internal:5000": {"http": True}}},
+    )  # fmt: skip
+    written = config_dir / "buildxpy" / "buildkitd" / "ci.toml"
+    assert builder.commands == [
+        (
+            f"docker buildx create --name ci --driver docker-container --buildkitd-config {written} "
+            "--platform linux/amd64 --node ci0"
+        )
+    ]
+    assert "http = true" in written.read_text()

@@ -631,3 +631,105 @@ def test_boot_cause_says_why_the_pull_failed(error: str, hint: str) -> None:
     assert boot_cause("reg:5000/bk:x", error).startswith(
         f"cannot pull the BuildKit image reg:5000/bk:x ({hint}): "
     )
+
+
+# ------------------------------------------------------------- buildkitd configuration
+
+BXREC_LS = (
+    '{"Name":"bxrec","Driver":"docker-container","Nodes":[{"Name":"bxrec0",'
+    f'"Endpoint":"{SOCK1}","Status":"inactive"}}]}}\n'
+)
+# What the recorded `bxrec` builder was created from (buildx 0.13.1).
+BXREC_CONFIG = (
+    'debug = true\n[worker.oci]\n  max-parallelism = 4\n[registry."docker.io"]\n'
+    '  mirrors = ["mirror.gcr.io"]\n[registry."reg.internal:5000"]\n  http = true\n'
+    '  insecure = true\n  ca = ["ca.pem"]\n'
+)
+
+
+@pytest.fixture
+def bxrec(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ca.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+    )
+    (tmp_path / "buildkitd.toml").write_text(BXREC_CONFIG)
+    fake.on("buildx", "ls", stdout=BXREC_LS)
+    (config_dir / "buildx" / "instances").mkdir(parents=True)
+    shutil.copy(
+        DATA / "buildx-instance-buildkitd-config.json", config_dir / "buildx/instances/bxrec"
+    )
+    builder_state.save_state(
+        config_dir, "bxrec", builder_state.BuilderState(natives={SOCK1: "linux/amd64"})
+    )
+    return tmp_path / "buildkitd.toml"
+
+
+def test_unchanged_buildkitd_config_is_one_read_only_query(
+    tmp_path: Path, bxrec: Path, fake: FakeRunner
+) -> None:
+    configured = settings_mod.load(
+        {
+            "platforms": ["linux/amd64"],
+            "builder": {"name": "bxrec", "buildkitd_config": str(bxrec)},
+        },
+        cwd=tmp_path,
+    )
+    builder = setup(configured, fake, bootstrap=False)
+    assert fake.args_list() == [["buildx", "ls", "--format", "json"]]
+    assert builder.commands == []
+
+
+def test_changed_buildkitd_config_recreates_the_node_keeping_its_state(
+    tmp_path: Path, bxrec: Path, fake: FakeRunner
+) -> None:
+    bxrec.write_text(BXREC_CONFIG.replace("max-parallelism = 4", "max-parallelism = 2"))
+    configured = settings_mod.load(
+        {
+            "platforms": ["linux/amd64"],
+            "builder": {"name": "bxrec", "buildkitd_config": str(bxrec)},
+        },
+        cwd=tmp_path,
+    )
+    builder = setup(configured, fake, bootstrap=False)
+    assert mutating(fake) == [
+        "buildx rm --keep-state bxrec",
+        (
+            f"buildx create --name bxrec --driver docker-container --buildkitd-config {bxrec} "
+            "--platform linux/amd64 --node bxrec0"
+        ),
+    ]
+    assert builder.commands == [f"docker {c}" for c in mutating(fake)]
+
+
+def test_inline_table_is_written_under_docker_config(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner
+) -> None:
+    table = {"registry": {"registry.ci.internal:5000": {"http": True}}}
+    configured = settings_mod.load(
+        {"platforms": ["linux/amd64"], "builder": {"name": "nb", "buildkitd": table}}, cwd=tmp_path
+    )
+    setup(configured, fake, bootstrap=False)
+    written = config_dir / "buildxpy" / "buildkitd" / "nb.toml"
+    assert mutating(fake)[0] == (
+        f"buildx create --name nb --driver docker-container --buildkitd-config {written} "
+        "--platform linux/amd64 --node nb0"
+    )
+    assert 'registry."registry.ci.internal:5000"]\n  http = true\n' in written.read_text()
+
+
+def test_docker_driver_ignores_the_config_with_a_warning(
+    tmp_path: Path, config_dir: Path, fake: FakeRunner
+) -> None:
+    from structlog.testing import capture_logs
+
+    fake.on("buildx", "ls", stdout=(DATA / "buildx-ls-only-default.jsonl").read_text())
+    fake.on("--context", "default", "info", stdout=INFO)
+    configured = settings_for(tmp_path, name="default", buildkitd={"max_parallelism": 2})
+    with capture_logs() as logs:
+        setup(configured, fake)
+    assert mutating(fake) == []
+    [warning] = [e for e in logs if e["log_level"] == "warning" and "buildkitd" in e["event"]]
+    assert "docker driver" in warning["reason"]

@@ -11,11 +11,13 @@ from buildxpy.builder_plan import (
     DesiredBuilder,
     DesiredNode,
     StoredNode,
+    desired_builder,
     desired_from_settings,
     load_instance,
     node_matches,
     plan,
 )
+from buildxpy.buildkitd_config import BuildkitdFile
 from buildxpy.errors import ConfigError
 
 DATA = Path(__file__).parent.parent / "data"
@@ -261,3 +263,75 @@ def test_recorded_instance_parses() -> None:
     wanted = node("smpn2", platforms=("linux/arm/v7",), driver_opts=(("image", "foo:1"),),
                   flags=("--debug", "--allow-insecure-entitlement=network.host"))  # fmt: skip
     assert node_matches(wanted, got.nodes[1])
+
+
+# ------------------------------------------------------------- buildkitd configuration
+
+CONF = BuildkitdFile("/cfg/buildkitd.toml", '{"debug": true}')
+CONF2 = BuildkitdFile("/cfg/buildkitd.toml", '{"debug": false}')
+WITH_CONF = DesiredBuilder("cb", "docker-container", (
+    node("cb0", endpoint=None, platforms=("linux/amd64",), buildkitd_config=CONF),))  # fmt: skip
+CREATE_WITH_CONF = (
+    "buildx create --name cb --driver docker-container --buildkitd-config /cfg/buildkitd.toml "
+    "--platform linux/amd64 --node cb0"
+)
+
+
+def stored_cb(config: str | None, platforms: tuple[str, ...] = ("linux/amd64",)) -> ActualBuilder:
+    return ActualBuilder(
+        "cb",
+        "docker-container",
+        (stored("cb0", endpoint=SOCK1, platforms=platforms, config=config),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("desired", "actual", "kw", "expected"),
+    [
+        pytest.param(WITH_CONF, None, {}, [CREATE_WITH_CONF], id="created-with-the-config"),
+        pytest.param(WITH_CONF, stored_cb(CONF.fingerprint), {}, [], id="unchanged-is-a-no-op"),
+        pytest.param(WITH_CONF, stored_cb(CONF2.fingerprint), {}, [
+            "buildx rm --keep-state cb", CREATE_WITH_CONF,
+        ], id="changed-config-recreates-keeping-the-state"),
+        pytest.param(WITH_CONF, stored_cb(None), {}, [
+            "buildx rm --keep-state cb", CREATE_WITH_CONF,
+        ], id="config-added-to-a-node-without-one"),
+        pytest.param(WITH_CONF, stored_cb(CONF2.fingerprint), {"force": True}, [
+            "buildx rm cb", CREATE_WITH_CONF,
+        ], id="force-drops-the-state-as-ever"),
+        pytest.param(DesiredBuilder("cb", "docker-container", (
+            node("cb0", endpoint=None, platforms=("linux/amd64",)),)),
+            stored_cb(CONF.fingerprint), {}, [], id="no-config-wanted-keeps-the-stored-one"),
+        pytest.param(DesiredBuilder("cb", "docker-container", (
+            node("cb0", endpoint=None, platforms=("linux/amd64", "linux/arm64"),
+                 buildkitd_config=CONF),)),
+            stored_cb(CONF.fingerprint), {}, [
+            "buildx create --append --name cb --platform linux/amd64,linux/arm64 --node cb0",
+        ], id="other-changes-update-in-place-without-passing-the-config-again"),
+        pytest.param(DesiredBuilder("cb", "docker-container", (
+            node("cb0", endpoint=None, platforms=("linux/amd64",), buildkitd_config=CONF),
+            node("cb1", host=SOCK2, platforms=("linux/arm64",), buildkitd_config=CONF))),
+            stored_cb(CONF.fingerprint), {"contexts": {"cb1": SOCK2}}, [
+            ("buildx create --append --name cb --buildkitd-config /cfg/buildkitd.toml "
+             "--platform linux/arm64 --node cb1 cb1"),
+        ], id="an-added-node-gets-the-config"),
+    ],
+)  # fmt: skip
+def test_buildkitd_config_plan(
+    desired: DesiredBuilder, actual: ActualBuilder | None, kw: dict[str, Any], expected: list[str]
+) -> None:
+    assert argvs(desired, actual, **kw) == expected
+
+
+def test_a_recreate_for_the_config_is_marked(tmp_path: Path) -> None:
+    result = plan(WITH_CONF, stored_cb(CONF2.fingerprint), {})
+    assert result.recreated
+    assert [s.kind for s in result.steps] == ["rm", "create"]
+
+
+def test_every_node_gets_the_builders_config(tmp_path: Path) -> None:
+    configured = load(tmp_path, builder={"name": "multi", "nodes": [
+        {"name": "n1", "endpoint": SOCK1}, {"name": "n2", "endpoint": "my-context"}]})  # fmt: skip
+    got = desired_builder(configured.builder, configured.builder_platforms, buildkitd=CONF)
+    assert [n.buildkitd_config for n in got.nodes] == [CONF, CONF]
+    assert desired_from_settings(configured).nodes[0].buildkitd_config is None

@@ -261,8 +261,9 @@ def test_empty_output_is_an_error_not_a_tarball(tmp_path: Path, fake: FakeRunner
 
 
 def test_dry_run_prints_the_commands_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # not a git checkout: the OCI labels are the project's alone
     fake = FakeRunner(dry_run=True)
     settings = make_settings(tmp_path, image="app", platforms=["linux/amd64", "linux/arm64"])
     results = export(settings, runner=fake, load=True)
@@ -270,9 +271,12 @@ def test_dry_run_prints_the_commands_and_writes_nothing(
     build = "docker buildx build --builder buildxpy --platform"
     amd64 = f"linux/amd64 --output type=docker,dest={dist}/app-linux-amd64.tar"
     arm64 = f"linux/arm64 --output type=docker,dest={dist}/app-linux-arm64.tar"
+    labels = (
+        "--label org.opencontainers.image.title=app --label org.opencontainers.image.version=latest"
+    )
     assert capsys.readouterr().out.splitlines() == [
-        f"{build} {amd64} -t app:latest-linux-amd64 .",
-        f"{build} {arm64} -t app:latest-linux-arm64 .",
+        f"{build} {amd64} -t app:latest-linux-amd64 {labels} .",
+        f"{build} {arm64} -t app:latest-linux-arm64 {labels} .",
         f"docker load -i {dist}/app-linux-amd64.tar",
         f"docker load -i {dist}/app-linux-arm64.tar",
     ]
