@@ -38,7 +38,7 @@ def run_each(runner: Runner, jobs: Mapping[str, Callable[[], T]]) -> dict[str, T
         while pending:
             _, pending = wait(pending, timeout=POLL_SECONDS)
     except BaseException:
-        _stop_all(runner, futures, cancelled)
+        stop_all(runner, futures, cancelled)
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)
@@ -49,9 +49,12 @@ def run_each(runner: Runner, jobs: Mapping[str, Callable[[], T]]) -> dict[str, T
     return out
 
 
-def _stop_all(runner: Runner, futures: Mapping[Future[T], str], cancelled: threading.Event) -> None:
-    """Stop the builds still running; a thread that was just starting its process is caught by the
-    next round. A second Ctrl-C does not cut this short: leaving would leave docker children."""
+def stop_all(
+    runner: Runner, futures: Mapping[Future[T], object], cancelled: threading.Event
+) -> None:
+    """Stop the builds still running (``cancelled`` keeps queued ones from starting); a thread
+    that was just starting its process is caught by the next round. A second Ctrl-C does not cut
+    this short: the runner already escalates to SIGKILL, and leaving would leave docker children."""
     cancelled.set()
     interrupted = False
     while not all(f.done() for f in futures):

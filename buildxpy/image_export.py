@@ -24,6 +24,7 @@ from buildxpy.build_inputs import check_present
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
+from buildxpy.concurrent_builds import POLL_SECONDS, stop_all
 from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.file_install import check_target, install
@@ -33,8 +34,6 @@ from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner, output_prefix
 
 MAX_TAG_LENGTH = 128
-# How often the main thread looks up from waiting, so Ctrl-C is handled promptly.
-POLL_SECONDS = 0.2
 
 
 class ExportResult(ResultModel):
@@ -221,11 +220,11 @@ def _build_all(
     try:
         failure = _first_failure(futures)
     except BaseException:
-        _cancel(runner, futures, cancelled)
+        stop_all(runner, futures, cancelled)
         pool.shutdown(wait=True)
         raise
     if failure is not None:
-        _cancel(runner, futures, cancelled)
+        stop_all(runner, futures, cancelled)
     pool.shutdown(wait=True)
     if failure is not None:
         item, error = failure
@@ -254,24 +253,6 @@ def _first_failure(
             if error is not None:
                 return futures[future], error
     return None
-
-
-def _cancel(
-    runner: Runner, futures: dict[Future[None], PlannedExport], cancelled: threading.Event
-) -> None:
-    """Stop the builds still running; a thread that was just starting its process is caught by
-    the next round. A second Ctrl-C does not cut this short: the runner already escalates to
-    SIGKILL, and leaving would leave docker children behind."""
-    cancelled.set()
-    interrupted = False
-    while not all(f.done() for f in futures):
-        try:
-            runner.interrupt_all()
-            wait(futures, timeout=POLL_SECONDS)
-        except KeyboardInterrupt:
-            interrupted = True
-    if interrupted:
-        raise KeyboardInterrupt
 
 
 def _describe_failure(
