@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from buildxpy.health import Check, DoctorReport, doctor
     from buildxpy.image_build import BuildResult, build_image
     from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
-    from buildxpy.index_merge import MergeRefused, MergeResult, merge
+    from buildxpy.index_merge import MergeRefused, merge
     from buildxpy.manifest import (
         ManifestInfo,
         ManifestResult,
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         release,
     )
     from buildxpy.manifest_spec import manifest_create_from_spec
+    from buildxpy.merge_options import MergeResult
     from buildxpy.native_build import NativeBuildResult
     from buildxpy.platforms import Platform
     from buildxpy.qemu import QemuResult, qemu_install
@@ -67,7 +68,8 @@ _MODULES = {
     "buildxpy.api": ("build", "export", "routing_plan", "setup_builder", "verify"),
     "buildxpy.build_report": ("BuildReport", "PlatformReport"),
     "buildxpy.digest_records": ("DigestRecord",),
-    "buildxpy.index_merge": ("MergeRefused", "MergeResult", "merge"),
+    "buildxpy.index_merge": ("MergeRefused", "merge"),
+    "buildxpy.merge_options": ("MergeResult",),
     "buildxpy.native_build": ("NativeBuildResult",),
     "buildxpy.routing": ("NotNative", "Route", "RoutingPlan"),
     "buildxpy.image_build": ("BuildResult", "build_image"),

@@ -17,7 +17,7 @@ from buildxpy.buildkitd_config import BuildkitdTable
 from buildxpy.git_meta import TagRules
 from buildxpy.image_export import ExportResult, export_images
 from buildxpy.image_verify import verify as verify_image
-from buildxpy.index_merge import Require, index_annotations
+from buildxpy.merge_options import Require, index_annotations
 from buildxpy.native_build import NativeBuildResult, NativeOptions, native_build
 from buildxpy.platforms import Platform
 from buildxpy.platforms import parse as parse_platform

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from buildxpy import log, redact
-from buildxpy.docker_json import DockerInfo, LsBuilder, load_json
+from buildxpy import docker_json, log, redact
+from buildxpy.docker_json import load_json
 from buildxpy.errors import BuildxpyError
 from buildxpy.git_meta import sanitize_tag
 from buildxpy.platforms import Platform
@@ -123,7 +123,9 @@ def can_export_cache(runner: Runner, builder: str, config_dir: Path) -> bool | N
     instance = config_dir / "buildx" / "instances" / builder
     if instance.is_file():
         try:
-            stored = load_json(LsBuilder, instance.read_text(), what="buildx's stored builder")
+            stored = load_json(
+                docker_json.LsBuilder, instance.read_text(), what="buildx's stored builder"
+            )
         except (OSError, BuildxpyError):
             return None
         return stored.driver in EXPORTING_DRIVERS
@@ -133,7 +135,7 @@ def can_export_cache(runner: Runner, builder: str, config_dir: Path) -> bool | N
     if probe.exit_code != 0:
         return None
     try:
-        info = load_json(DockerInfo, probe.stdout, what="docker info")
+        info = load_json(docker_json.DockerInfo, probe.stdout, what="docker info")
     except BuildxpyError:
         return None
     return any(pair[-1:] == [CONTAINERD_STORE] for pair in info.driver_status)

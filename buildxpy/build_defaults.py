@@ -11,7 +11,7 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.build_cache import DefaultCache, can_export_cache, choose
 from buildxpy.build_spec import BuildSpec
-from buildxpy.builder_facts import docker_config_dir
+from buildxpy.builder_state import docker_config_dir
 from buildxpy.image_metadata import compute, facts_for, project_license
 from buildxpy.runner import Runner
 

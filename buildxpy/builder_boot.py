@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from buildxpy import log
 from buildxpy.builder_facts import Builder, to_builder
 from buildxpy.builder_plan import DesiredBuilder, Plan
 from buildxpy.builder_state import BuilderState
-from buildxpy.docker_json import LsBuilder
 from buildxpy.errors import BuildxpyError, CommandFailed, CommandTimeout
 from buildxpy.runner import Runner
+
+if TYPE_CHECKING:
+    from buildxpy.docker_json import LsBuilder
 
 BOOT_TIMEOUT = 300.0
 

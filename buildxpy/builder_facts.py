@@ -7,21 +7,26 @@ import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, computed_field
 
+from buildxpy import docker_json
 from buildxpy.builder_plan import (
-    DOCKER_DRIVER,
     ActualBuilder,
     DesiredBuilder,
     actual_from,
     load_instance,
 )
 from buildxpy.builder_state import BuilderState
-from buildxpy.docker_json import BuildxCurrent, LsBuilder, load_json, parse_context_ls, parse_ls
+from buildxpy.docker_json import load_json
+from buildxpy.drivers import DOCKER_DRIVER
 from buildxpy.errors import BuildxpyError
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
+
+if TYPE_CHECKING:
+    from buildxpy.docker_json import LsBuilder
 
 
 class Node(ResultModel):
@@ -54,11 +59,6 @@ class Builder(ResultModel):
             return "error"
         states = {n.status for n in self.nodes}
         return states.pop() if len(states) == 1 else "mixed" if states else "unknown"
-
-
-def docker_config_dir(runner: Runner) -> Path:
-    configured = runner.env.get("DOCKER_CONFIG") or os.environ.get("DOCKER_CONFIG")
-    return Path(configured) if configured else Path.home() / ".docker"
 
 
 def ls_entries(runner: Runner) -> dict[str, LsBuilder]:
@@ -122,9 +122,11 @@ def planned_builder(desired: DesiredBuilder) -> Builder:
 def current_builder(config_dir: Path) -> str:
     """The builder `docker buildx use` selected; buildx's default is the current context's."""
     try:
-        current = load_json(BuildxCurrent, (config_dir / "buildx" / "current").read_text(), what="")
+        current = load_json(
+            docker_json.BuildxCurrent, (config_dir / "buildx" / "current").read_text(), what=""
+        )
     except (OSError, BuildxpyError):
-        current = BuildxCurrent()
+        current = docker_json.BuildxCurrent()
     return current.name or os.environ.get("DOCKER_CONTEXT") or "default"
 
 
@@ -140,7 +142,7 @@ def known_contexts(
     if all(state.contexts.get(ctx) == host and ctx in stored for ctx, host in wanted.items()):
         return dict(state.contexts)
     result = runner.run("context", "ls", "--format", "json")
-    return {c.name: c.docker_endpoint for c in parse_context_ls(result.stdout)}
+    return {c.name: c.docker_endpoint for c in docker_json.parse_context_ls(result.stdout)}
 
 
 def contexts_used_elsewhere(listed: Mapping[str, LsBuilder], builder: str) -> set[str]:
@@ -154,4 +156,4 @@ def contexts_used_elsewhere(listed: Mapping[str, LsBuilder], builder: str) -> se
 
 
 def list_builders(runner: Runner) -> list[LsBuilder]:
-    return parse_ls(runner.run("buildx", "ls", "--format", "json").stdout)
+    return docker_json.parse_ls(runner.run("buildx", "ls", "--format", "json").stdout)

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from buildxpy import log
+from buildxpy import docker_json, log
 from buildxpy.builder_boot import docker_target
 from buildxpy.builder_facts import Builder, Node
-from buildxpy.builder_plan import CONTEXT_DRIVERS, DesiredBuilder, DesiredNode
+from buildxpy.builder_plan import DesiredBuilder, DesiredNode
 from buildxpy.builder_state import BuilderState
-from buildxpy.docker_json import DockerInfo, load_json
+from buildxpy.docker_json import load_json
+from buildxpy.drivers import CONTEXT_DRIVERS
 from buildxpy.emulation import emulated_platforms, platform_of_machine
 from buildxpy.errors import BuildxpyError
 from buildxpy.platforms import Platform
 from buildxpy.platforms import parse as parse_platform
 from buildxpy.runner import Runner
+
+if TYPE_CHECKING:
+    from buildxpy.docker_json import DockerInfo
 
 EMULATION_NOTE = (
     "emulated builds run several times slower (a reference image took 863 s under QEMU and 295 s "
@@ -119,7 +124,9 @@ def daemon_platform(runner: Runner, endpoint: str, state: BuilderState) -> Platf
         log.get().warning("cannot ask the node's daemon for its architecture", endpoint=endpoint)
         return None
     try:
-        platform = platform_from_info(load_json(DockerInfo, result.stdout, what="docker info"))
+        platform = platform_from_info(
+            load_json(docker_json.DockerInfo, result.stdout, what="docker info")
+        )
     except BuildxpyError:
         platform = None
     if platform is not None and endpoint:

@@ -8,19 +8,21 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from buildxpy import docker_json
 from buildxpy.buildkitd_config import BuildkitdFile, stored_fingerprint
-from buildxpy.docker_json import LsBuilder, load_json
+from buildxpy.docker_json import load_json
+from buildxpy.drivers import CONTEXT_DRIVERS, DOCKER_DRIVER
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import Platform
 from buildxpy.settings import BuilderConfig, Settings
 
-DOCKER_DRIVER = "docker"
+if TYPE_CHECKING:
+    from buildxpy.docker_json import LsBuilder
+
 # buildx 0.13 adds this flag to every docker-container node it stores, after the configured ones.
 DEFAULT_FLAG = "--allow-insecure-entitlement=network.host"
-# Drivers whose nodes run on a docker daemon, so a URL endpoint becomes a docker context.
-CONTEXT_DRIVERS = frozenset({"docker-container"})
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def actual_from(builder: LsBuilder) -> ActualBuilder:
 
 
 def load_instance(text: str) -> ActualBuilder:
-    return actual_from(load_json(LsBuilder, text, what="buildx's stored builder"))
+    return actual_from(load_json(docker_json.LsBuilder, text, what="buildx's stored builder"))
 
 
 def plan(

@@ -14,10 +14,17 @@ from pydantic import Field, ValidationError
 from buildxpy import log
 from buildxpy.errors import BuildxpyError
 from buildxpy.result_model import ResultModel
+from buildxpy.runner import Runner
 
 # Builder names become file names here; longer ones (which settings refuse, but a name given to
 # `builder rm` is not checked) are shortened with a hash so no name is too long for the system.
 _FILE_STEM_MAX = 120
+
+
+def docker_config_dir(runner: Runner) -> Path:
+    """Where docker keeps its configuration, buildx's builder store among it."""
+    configured = runner.env.get("DOCKER_CONFIG") or os.environ.get("DOCKER_CONFIG")
+    return Path(configured) if configured else Path.home() / ".docker"
 
 
 class BuilderState(ResultModel):

@@ -24,7 +24,6 @@ from buildxpy.builder_facts import (
     actual_builder,
     contexts_used_elsewhere,
     current_builder,
-    docker_config_dir,
     known_contexts,
     ls_entries,
     planned_builder,
@@ -33,7 +32,14 @@ from buildxpy.builder_facts import (
 from buildxpy.builder_missing import builder_not_found
 from buildxpy.builder_natives import pin_node_platforms, report_emulation
 from buildxpy.builder_plan import Plan, desired_builder, plan
-from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state, state_path
+from buildxpy.builder_state import (
+    BuilderState,
+    builder_lock,
+    docker_config_dir,
+    load_state,
+    save_state,
+    state_path,
+)
 from buildxpy.buildkitd_config import BuildkitdFile, prepare
 from buildxpy.docker_json import LsBuilder
 from buildxpy.platforms import Platform

@@ -9,8 +9,9 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from buildxpy import log, redact
+from buildxpy import docker_json, log, redact
 from buildxpy.build_argv import build_argv
 from buildxpy.build_defaults import complete
 from buildxpy.build_inputs import check_present
@@ -18,13 +19,16 @@ from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
 from buildxpy.buildx_features import refused_flag, require
-from buildxpy.docker_json import BuildMetadata, load_json
+from buildxpy.docker_json import load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.file_install import check_target, install
 from buildxpy.input_text import check_command
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 from buildxpy.verify_report import VerifyReport
+
+if TYPE_CHECKING:
+    from buildxpy.docker_json import BuildMetadata
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
 # steps and people can read the digest and buildx's other facts after the run.
@@ -172,4 +176,6 @@ def read_metadata(path: Path) -> BuildMetadata:
         text = path.read_text() or "{}"
     except OSError as exc:
         raise BuildxpyError(f"cannot read the build metadata file {path}: {exc}") from None
-    return load_json(BuildMetadata, text, what=f"cannot read the build metadata file {path}")
+    return load_json(
+        docker_json.BuildMetadata, text, what=f"cannot read the build metadata file {path}"
+    )

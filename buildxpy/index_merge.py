@@ -11,9 +11,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field
 
 from buildxpy import log
 from buildxpy.digest_records import DigestRecord, read_records, record_files
@@ -29,28 +26,9 @@ from buildxpy.manifest import (
     platform_entries,
     registry_failure,
 )
-from buildxpy.platforms import Platform, parse, parse_list
-from buildxpy.result_model import ResultModel
+from buildxpy.merge_options import MergeResult, Require, checked_annotations
+from buildxpy.platforms import Platform, parse
 from buildxpy.runner import Runner
-from buildxpy.verify_report import VerifyReport
-
-Require = Literal["all"] | Sequence[Platform]
-
-
-class MergeResult(ResultModel):
-    image: str
-    refs: list[str]
-    # The index's digest (None under --dry-run).
-    digest: str | None
-    platforms: list[str]
-    sources: list[str]
-    attestations: int = 0
-    annotations: dict[str, str] = Field(default_factory=dict)
-    # Platforms configured or recorded but not in the index, and why.
-    left_out: dict[str, str] = Field(default_factory=dict)
-    dry_run: bool = False
-    # What `buildxpy verify` found in the new index; None when it was not checked.
-    verification: VerifyReport | None = None
 
 
 class MergeRefused(BuildxpyError):
@@ -195,14 +173,6 @@ def one_per_platform(records: Sequence[DigestRecord]) -> dict[str, DigestRecord]
     return found
 
 
-def checked_annotations(annotations: Mapping[str, str]) -> dict[str, str]:
-    for key in annotations:
-        if not key.strip() or "=" in key:
-            # buildx splits `index:KEY=VALUE` at the first '='.
-            raise ConfigError(f"{key!r} cannot be an annotation key")
-    return dict(annotations)
-
-
 def check_all(runner: Runner, records: Sequence[DigestRecord]) -> dict[str, str]:
     """Each record's image in the registry, asked concurrently: platform -> what is wrong."""
     if not records:
@@ -225,46 +195,6 @@ def check_record(runner: Runner, record: DigestRecord) -> str | None:
     if platforms != [record.platform]:
         return f"{record.source} is {', '.join(platforms) or 'no image'}, not {record.platform}"
     return None
-
-
-OCI_PREFIX = "org.opencontainers.image."
-
-
-def oci_annotations(labels: Mapping[str, str]) -> dict[str, str]:
-    """The OCI labels the images carry, repeated on the index (as metadata-action does)."""
-    return {k: v for k, v in labels.items() if k.startswith(OCI_PREFIX)}
-
-
-def require_from(text: str | None) -> Require:
-    """``--require``: ``all`` or a comma list of platforms."""
-    if text is None or text.strip().lower() == "all":
-        return "all"
-    platforms = parse_list([text])
-    if not platforms:
-        raise ConfigError("--require needs `all` or at least one platform")
-    return platforms
-
-
-def index_annotations(items: Sequence[str]) -> dict[str, str]:
-    """The index's share of build annotations (``index:K=V``, or a bare ``K=V``, which buildx puts
-    on the index and on each manifest)."""
-    wanted = [
-        i.removeprefix("index:")
-        for i in items
-        if i.startswith("index:") or ":" not in i.split("=", 1)[0]
-    ]
-    return annotations_from(wanted)
-
-
-def annotations_from(items: Sequence[str] | None) -> dict[str, str]:
-    """``--annotation K=V`` flags."""
-    out: dict[str, str] = {}
-    for item in items or ():
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ConfigError(f"invalid annotation {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value
-    return checked_annotations(out)
 
 
 def refs_for(image: str, tags: Sequence[str]) -> list[str]:

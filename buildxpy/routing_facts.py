@@ -14,22 +14,26 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from buildxpy import log
-from buildxpy.builder_facts import docker_config_dir, ls_entries
+from buildxpy import docker_json, log
 from buildxpy.builder_missing import builder_not_found
-from buildxpy.builder_natives import daemon_platform, platform_from_info
-from buildxpy.builder_plan import DOCKER_DRIVER, ActualBuilder, load_instance
-from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state
-from buildxpy.docker_json import DockerInfo, load_json
+from buildxpy.builder_state import (
+    BuilderState,
+    builder_lock,
+    docker_config_dir,
+    load_state,
+    save_state,
+)
+from buildxpy.docker_json import load_json
+from buildxpy.drivers import DOCKER_DRIVER, NON_DOCKER_DRIVERS
 from buildxpy.errors import BuildxpyError
 from buildxpy.platforms import Platform, parse
 from buildxpy.routing import RouteNode, RoutingPlan, plan_routes, uses_workers
 from buildxpy.runner import Runner
 
-# Drivers whose nodes are not docker daemons: their own platform is the first one a running node
-# reports (BuildKit lists the machine's platform first).
-NON_DOCKER_DRIVERS = frozenset({"remote", "kubernetes"})
+if TYPE_CHECKING:
+    from buildxpy.builder_plan import ActualBuilder
 
 
 def routing_plan(
@@ -61,6 +65,9 @@ def stored_builder(config_dir: Path, name: str) -> ActualBuilder | None:
     path = config_dir / "buildx" / "instances" / name
     if not path.is_file():
         return None
+    # Builders' own modules load only for a builder buildx stores (not a docker context).
+    from buildxpy.builder_plan import load_instance
+
     try:
         return load_instance(path.read_text())
     except (OSError, BuildxpyError) as exc:
@@ -74,9 +81,13 @@ def docker_driver_node(runner: Runner, builder: str, state: BuilderState) -> Rou
         probe = runner.run("--context", builder, "info", "--format", "{{json .}}", check=False)
         if probe.exit_code != 0 and f'context "{builder}": context not found' in probe.stderr:
             raise builder_not_found(builder)
+        from buildxpy.builder_natives import platform_from_info
+
         found = None
         with contextlib.suppress(BuildxpyError):
-            found = platform_from_info(load_json(DockerInfo, probe.stdout, what="docker info"))
+            found = platform_from_info(
+                load_json(docker_json.DockerInfo, probe.stdout, what="docker info")
+            )
         if found is None:
             log.get().warning(
                 "cannot ask the builder's daemon for its architecture", builder=builder
@@ -100,6 +111,8 @@ def _needs_workers(
 
 
 def with_reported(runner: Runner, builder: str, nodes: list[RouteNode]) -> list[RouteNode]:
+    from buildxpy.builder_facts import ls_entries
+
     entry = ls_entries(runner).get(builder)
     if entry is None:
         raise builder_not_found(builder)
@@ -124,6 +137,8 @@ def _with_native(runner: Runner, driver: str, node: RouteNode, state: BuilderSta
     if driver in NON_DOCKER_DRIVERS:
         native = node.reported[0] if node.reported else None
     else:
+        from buildxpy.builder_natives import daemon_platform
+
         found = daemon_platform(runner, node.endpoint, state)
         native = str(found) if found else None
     return node.model_copy(update={"native": native})

@@ -70,7 +70,7 @@ def run(args: BuildArgs) -> int:
     from buildxpy import ci_outputs
     from buildxpy.build_spec import spec_from_settings
     from buildxpy.errors import ConfigError
-    from buildxpy.index_merge import index_annotations, require_from
+    from buildxpy.merge_options import index_annotations, require_from
     from buildxpy.native_build import NativeOptions, native_build, plan_platforms
     from buildxpy.routing import plan_lines, refuse_emulated
 

@@ -50,7 +50,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run(args: MergeArgs) -> int:
     from buildxpy.digest_records import records_dir
     from buildxpy.errors import ConfigError
-    from buildxpy.index_merge import annotations_from, merge, oci_annotations, require_from
+    from buildxpy.index_merge import merge
+    from buildxpy.merge_options import annotations_from, oci_annotations, require_from
 
     settings = load_settings(args)
     if args.records and args.from_dir is not None:

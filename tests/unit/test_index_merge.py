@@ -11,7 +11,8 @@ import pytest
 from buildxpy import cli
 from buildxpy.digest_records import DigestRecord, read_record, record_path, write_record
 from buildxpy.errors import ConfigError
-from buildxpy.index_merge import MergeRefused, annotations_from, merge, merge_records, require_from
+from buildxpy.index_merge import MergeRefused, merge, merge_records
+from buildxpy.merge_options import annotations_from, require_from
 from buildxpy.platforms import parse, parse_list
 from tests.fake_registry import IMAGE, Registry, digest_of, index, pushed, writes
 from tests.fakes import FakeRunner
