@@ -341,25 +341,33 @@ def _from_checkout(cwd: Path) -> GitFacts:
             'tags_from = "git" needs git on PATH or CI variables (GITHUB_REF and GITHUB_SHA, '
             "or CI_COMMIT_SHA); found neither"
         )
-    sha = _git(cwd, "rev-parse", "--verify", "-q", "HEAD^{commit}")
-    if not sha:
+    # None of these needs another's answer: all run at once, each its own git process.
+    head, tags, branch, origin_head, remote = _git_all(
+        cwd,
+        ("-c", "log.showSignature=false", "log", "-1", "--format=%H %ct", "HEAD", "--"),
+        ("tag", "--points-at", "HEAD"),
+        ("symbolic-ref", "-q", "--short", "HEAD"),
+        ("symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"),
+        ("remote", "get-url", "origin"),
+    )
+    sha, _, seconds = (head or "").partition(" ")
+    if not _SHA.match(sha):
         raise ConfigError(f'tags_from = "git": {cwd} is not in a git checkout with a commit')
     kind: RefKind
     # A tag on HEAD wins over the branch: building a tagged commit is building that release.
-    if tag := _pick_tag((_git(cwd, "tag", "--points-at", "HEAD") or "").split()):
+    if tag := _pick_tag((tags or "").split()):
         kind, name = "tag", tag
-    elif branch := _git(cwd, "symbolic-ref", "-q", "--short", "HEAD"):
+    elif branch:
         kind, name = "branch", branch
     else:
         kind, name = "detached", ""
-    origin_head = _git(cwd, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
     default = origin_head.partition("/")[2] if origin_head else None
     return GitFacts(
         ref_kind=kind,
         ref_name=name,
         sha=sha,
-        commit_time=_commit_time(cwd, sha),
-        remote_url=_remote_url(cwd),
+        commit_time=_from_seconds(seconds),
+        remote_url=clean_remote_url(remote) if remote else None,
         default_branch=_default_branch(default or None, kind, name),
     )
 
@@ -380,8 +388,13 @@ def _default_branch(known: str | None, kind: RefKind, name: str) -> str | None:
 
 
 def _commit_time(cwd: Path, sha: str) -> str | None:
+    return _from_seconds(
+        _git(cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", sha, "--")
+    )
+
+
+def _from_seconds(seconds: str | None) -> str | None:
     # %ct is the committer time: rebuilding one commit gives one `created`, whatever the clock says.
-    seconds = _git(cwd, "log", "-1", "--format=%ct", sha, "--")
     if not seconds or not seconds.isdigit():
         return None
     return _format(datetime.fromtimestamp(int(seconds), tz=UTC))
@@ -399,6 +412,26 @@ def _git(cwd: Path, *args: str) -> str | None:
     except OSError:
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _git_all(cwd: Path, *queries: tuple[str, ...]) -> list[str | None]:
+    """``_git`` of each query, all started before any is waited for."""
+    started = [_start_git(cwd, args) for args in queries]
+    answers: list[str | None] = []
+    for proc in started:
+        out, _ = proc.communicate() if proc else (None, None)
+        answers.append(out.strip() if proc and out is not None and proc.returncode == 0 else None)
+    return answers
+
+
+def _start_git(cwd: Path, args: tuple[str, ...]) -> subprocess.Popen[str] | None:
+    quiet = subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            ["git", *args], cwd=cwd, stdin=quiet, stdout=subprocess.PIPE, stderr=quiet, text=True
+        )
+    except OSError:
+        return None
 
 
 def _read_event(path: str | None) -> object:
