@@ -63,9 +63,9 @@ class PlatformReport(ResultModel):
     cached: int
     # How long at least one of its emulated RUN steps was running.
     emulated_s: float
-    slowest_emulated_runs: list[SlowStep] = Field(default_factory=list)
+    slowest_emulated_runs: list[SlowStep] = Field(default=[])
     # Emulated stages that only compile: they could run natively and cross-compile.
-    cross_compile: list[str] = Field(default_factory=list)
+    cross_compile: list[str] = Field(default=[])
 
 
 class BuildReport(ResultModel):

@@ -34,9 +34,9 @@ class Node(ResultModel):
     endpoint: str
     status: str
     buildkit: str | None = None
-    platforms: list[str] = Field(default_factory=list)
-    driver_opts: dict[str, str] = Field(default_factory=dict)
-    buildkitd_flags: list[str] = Field(default_factory=list)
+    platforms: list[str] = Field(default=[])
+    driver_opts: dict[str, str] = Field(default={})
+    buildkitd_flags: list[str] = Field(default=[])
     native: str | None = None
     error: str | None = None
 
@@ -45,12 +45,12 @@ class Builder(ResultModel):
     name: str
     driver: str
     current: bool = False
-    nodes: list[Node] = Field(default_factory=list)
+    nodes: list[Node] = Field(default=[])
     error: str | None = None
     # Configured platforms no node runs natively: built under QEMU.
-    emulated: list[str] = Field(default_factory=list)
+    emulated: list[str] = Field(default=[])
     # The mutating docker commands setup ran (or, under --dry-run, printed).
-    commands: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default=[])
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -30,8 +30,8 @@ def docker_config_dir(runner: Runner) -> Path:
 class BuilderState(ResultModel):
     """What buildxpy remembers about a builder it manages, next to buildx's own store."""
 
-    contexts: dict[str, str] = Field(default_factory=dict)  # contexts it created -> docker host
-    natives: dict[str, str] = Field(default_factory=dict)  # node endpoint -> daemon platform
+    contexts: dict[str, str] = Field(default={})  # contexts it created -> docker host
+    natives: dict[str, str] = Field(default={})  # node endpoint -> daemon platform
 
 
 @contextlib.contextmanager

@@ -41,12 +41,12 @@ class RegistryTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mirrors: list[str] = Field(default_factory=list)
+    mirrors: list[str] = Field(default=[])
     # Plain HTTP, and TLS without verifying the certificate: what a registry under a name other
     # than localhost needs when it has no certificate a builder trusts.
     http: bool | None = None
     insecure: bool | None = None
-    ca: list[str] = Field(default_factory=list)
+    ca: list[str] = Field(default=[])
 
     @field_validator("mirrors")
     @classmethod
@@ -64,7 +64,7 @@ class BuildkitdTable(BaseModel):
 
     debug: bool | None = None
     max_parallelism: int | None = Field(default=None, ge=1)
-    registry: dict[str, RegistryTable] = Field(default_factory=dict)
+    registry: dict[str, RegistryTable] = Field(default={})
 
     @field_validator("registry")
     @classmethod

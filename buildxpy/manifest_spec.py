@@ -68,7 +68,7 @@ class SpecPlatform(BaseModel):
     architecture: str = ""
     variant: str = ""
     osversion: str = ""
-    osfeatures: list[str] = Field(default_factory=list)
+    osfeatures: list[str] = Field(default=[])
 
     @property
     def declared(self) -> bool:
@@ -82,9 +82,9 @@ class SpecEntry(BaseModel):
 
 class ManifestSpec(BaseModel):
     image: str = ""
-    tags: list[str] = Field(default_factory=list)
-    manifests: list[SpecEntry] = Field(default_factory=list)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default=[])
+    manifests: list[SpecEntry] = Field(default=[])
+    annotations: dict[str, str] = Field(default={})
 
 
 # --------------------------------------------------------------------------- reading

@@ -29,9 +29,9 @@ class MergeResult(ResultModel):
     platforms: list[str]
     sources: list[str]
     attestations: int = 0
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default={})
     # Platforms configured or recorded but not in the index, and why.
-    left_out: dict[str, str] = Field(default_factory=dict)
+    left_out: dict[str, str] = Field(default={})
     dry_run: bool = False
     # What `buildxpy verify` found in the new index; None when it was not checked.
     verification: VerifyReport | None = None

@@ -49,10 +49,10 @@ class NativeBuildResult(BuildResult):
     plan: RoutingPlan | None = None
     report: BuildReport | None = None
     # --by-digest and --split: the records written (or kept from an earlier run).
-    records: list[DigestRecord] = Field(default_factory=list)
+    records: list[DigestRecord] = Field(default=[])
     merge: MergeResult | None = None
     # --split: the platforms this run built (the others' records were kept from an earlier run).
-    built: list[str] = Field(default_factory=list)
+    built: list[str] = Field(default=[])
 
 
 def plan_build(spec: BuildSpec, runner: Runner, *, separately: bool = False) -> RoutingPlan:

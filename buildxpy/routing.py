@@ -39,7 +39,7 @@ class RouteNode(ResultModel):
     name: str
     endpoint: str
     # Given to `buildx create --platform`, in order (buildx's stored node group).
-    configured: list[str] = Field(default_factory=list)
+    configured: list[str] = Field(default=[])
     # What the running node's BuildKit workers report (`buildx ls`); None while it is not running.
     reported: list[str] | None = None
     # The node's own platform: its daemon's architecture (`docker info`); None when unknown.
@@ -56,7 +56,7 @@ class Route(ResultModel):
     # Which of the node's platform lists won it the platform (see the module's docstring).
     matched: Matched
     # Nodes of the builder that would run this platform natively.
-    native_nodes: list[str] = Field(default_factory=list)
+    native_nodes: list[str] = Field(default=[])
 
     @property
     def runs(self) -> str:
@@ -70,7 +70,7 @@ class RoutingPlan(ResultModel):
     routes: list[Route]
     # Each platform routed on its own, as one build per platform (--split, --by-digest, export) is.
     separately: bool = False
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default=[])
 
     @property
     def emulated(self) -> list[Route]:

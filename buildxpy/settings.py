@@ -176,8 +176,8 @@ class NodeConfig(BaseModel):
 
     name: str
     endpoint: str
-    platforms: PlatformList = Field(default_factory=list)
-    driver_opts: StrMap = Field(default_factory=dict)
+    platforms: PlatformList = Field(default=[])
+    driver_opts: StrMap = Field(default={})
     buildkitd_flags: str | None = None
 
     @field_validator("name")
@@ -214,10 +214,10 @@ class BuilderConfig(BaseModel):
 
     name: str = "buildxpy"
     driver: Literal["docker-container", "docker", "remote", "kubernetes"] = "docker-container"
-    driver_opts: StrMap = Field(default_factory=dict)
+    driver_opts: StrMap = Field(default={})
     buildkitd_flags: str | None = None
     platforms: PlatformList | None = None
-    nodes: list[NodeConfig] = Field(default_factory=list)
+    nodes: list[NodeConfig] = Field(default=[])
     buildkitd_config: Path | None = None
     buildkitd: BuildkitdTable | None = None
 
@@ -253,11 +253,11 @@ class Settings(BaseSettings):
     context: str = "."
     dockerfile: str | None = None
     target: str | None = None
-    build_args: dict[str, str | None] = Field(default_factory=dict)
-    labels: StrMap = Field(default_factory=dict)
-    secrets: StrList = Field(default_factory=list)
-    cache_from: StrList = Field(default_factory=list)
-    cache_to: StrList = Field(default_factory=list)
+    build_args: dict[str, str | None] = Field(default={})
+    labels: StrMap = Field(default={})
+    secrets: StrList = Field(default=[])
+    cache_from: StrList = Field(default=[])
+    cache_to: StrList = Field(default=[])
     no_cache: bool = False
     pull: bool = False
     provenance: str | None = None
@@ -280,17 +280,17 @@ class Settings(BaseSettings):
     cache: str = "auto"
     output_env: Path | None = None
     # Passed through to `docker buildx build`, checked for form first.
-    annotations: LineList = Field(default_factory=list)
-    ssh: LineList = Field(default_factory=list)
-    build_contexts: StrMap = Field(default_factory=dict)
-    attests: LineList = Field(default_factory=list)
+    annotations: LineList = Field(default=[])
+    ssh: LineList = Field(default=[])
+    build_contexts: StrMap = Field(default={})
+    attests: LineList = Field(default=[])
     call: str | None = None
-    no_cache_filters: StrList = Field(default_factory=list)
-    add_hosts: StrList = Field(default_factory=list)
-    allow: StrList = Field(default_factory=list)
+    no_cache_filters: StrList = Field(default=[])
+    add_hosts: StrList = Field(default=[])
+    allow: StrList = Field(default=[])
     shm_size: str | None = None
-    ulimits: StrList = Field(default_factory=list)
-    secret_envs: StrMap = Field(default_factory=dict)
+    ulimits: StrList = Field(default=[])
+    secret_envs: StrMap = Field(default={})
 
     @classmethod
     def settings_customise_sources(

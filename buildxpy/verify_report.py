@@ -18,14 +18,14 @@ class PlatformVerdict(ResultModel):
     platform: str
     digest: str | None = None
     config_platform: str | None = None
-    command: list[str] = Field(default_factory=list)
+    command: list[str] = Field(default=[])
     # The files exec runs, each with what it is: "/bin/sh (ELF 64-bit LSB x86_64)".
-    chain: list[str] = Field(default_factory=list)
+    chain: list[str] = Field(default=[])
     binary: str | None = None  # the ELF binary checked last
     elf: str | None = None  # what that binary is
     status: Status = "ok"
-    problems: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default=[])
+    notes: list[str] = Field(default=[])
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -41,7 +41,7 @@ class VerifyReport(ResultModel):
     # None: the platform set was not checked (nothing to compare it with).
     expected: list[str] | None
     platforms: list[PlatformVerdict]
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default=[])
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -19,7 +19,7 @@ class GCPolicyRule(_Model):
     with ``reservedSpace``, ``maxUsedSpace`` and ``minFreeSpace``; both spellings load."""
 
     all: bool = False
-    filter: list[str] = Field(default_factory=list)
+    filter: list[str] = Field(default=[])
     # Nanoseconds: Go prints a time.Duration as an integer.
     keep_duration: int = Field(0, alias="keepDuration")
     keep_bytes: int = Field(0, alias="keepBytes")
@@ -44,15 +44,15 @@ class LsNode(_Model):
     version: str = Field("", alias="Version")
     err: str = Field("", alias="Err")
     # ``os/arch[/variant]``: ls prints strings, the store file OCI platform objects.
-    platforms: list[str] = Field(default_factory=list, alias="Platforms")
-    driver_opts: dict[str, str] = Field(default_factory=dict, alias="DriverOpts")
-    flags: list[str] = Field(default_factory=list, alias="Flags")
+    platforms: list[str] = Field(default=[], alias="Platforms")
+    driver_opts: dict[str, str] = Field(default={}, alias="DriverOpts")
+    flags: list[str] = Field(default=[], alias="Flags")
     # Go prints these []byte contents as base64; they load decoded.
-    files: dict[str, Base64Bytes] = Field(default_factory=dict, alias="Files")
-    proxy_config: dict[str, str] = Field(default_factory=dict, alias="ProxyConfig")
-    ids: list[str] = Field(default_factory=list, alias="IDs")
-    gc_policy: list[GCPolicyRule] = Field(default_factory=list, alias="GCPolicy")
-    labels: dict[str, str] = Field(default_factory=dict, alias="Labels")
+    files: dict[str, Base64Bytes] = Field(default={}, alias="Files")
+    proxy_config: dict[str, str] = Field(default={}, alias="ProxyConfig")
+    ids: list[str] = Field(default=[], alias="IDs")
+    gc_policy: list[GCPolicyRule] = Field(default=[], alias="GCPolicy")
+    labels: dict[str, str] = Field(default={}, alias="Labels")
 
     @field_validator("platforms", mode="before")
     @classmethod
@@ -75,7 +75,7 @@ class LsBuilder(_Model):
     last_activity: datetime | None = Field(None, alias="LastActivity")
     err: str = Field("", alias="Err")
     # A builder that failed to load lists one nameless node per configured node.
-    nodes: list[LsNode] = Field(default_factory=list, alias="Nodes")
+    nodes: list[LsNode] = Field(default=[], alias="Nodes")
 
     @field_validator("last_activity", mode="before")
     @classmethod

@@ -38,18 +38,18 @@ class DockerInfo(_Model):
     server_version: str = Field("", alias="ServerVersion")
     driver: str = Field("", alias="Driver")
     # [["driver-type", "io.containerd.snapshotter.v1"]] with the containerd image store.
-    driver_status: list[list[str]] = Field(default_factory=list, alias="DriverStatus")
+    driver_status: list[list[str]] = Field(default=[], alias="DriverStatus")
     ncpu: int = Field(0, alias="NCPU")
     mem_total: int = Field(0, alias="MemTotal")
     # Set, with the server fields empty, when the CLI could not reach the daemon.
-    server_errors: list[str] = Field(default_factory=list, alias="ServerErrors")
-    warnings: list[str] = Field(default_factory=list, alias="Warnings")
+    server_errors: list[str] = Field(default=[], alias="ServerErrors")
+    warnings: list[str] = Field(default=[], alias="Warnings")
 
 
 class VersionComponent(_Model):
     name: str = Field("", alias="Name")
     version: str = Field("", alias="Version")
-    details: dict[str, str] = Field(default_factory=dict, alias="Details")
+    details: dict[str, str] = Field(default={}, alias="Details")
 
 
 class ClientVersion(_Model):
@@ -67,7 +67,7 @@ class ServerVersion(_Model):
     os: str = Field("", alias="Os")
     arch: str = Field("", alias="Arch")
     kernel_version: str = Field("", alias="KernelVersion")
-    components: list[VersionComponent] = Field(default_factory=list, alias="Components")
+    components: list[VersionComponent] = Field(default=[], alias="Components")
 
 
 class DockerVersion(_Model):
@@ -82,8 +82,8 @@ class ImageInspect(_Model):
     """``docker image inspect --format '{{json .}}'`` of one image."""
 
     id: str = Field("", alias="Id")
-    repo_tags: list[str] = Field(default_factory=list, alias="RepoTags")
-    repo_digests: list[str] = Field(default_factory=list, alias="RepoDigests")
+    repo_tags: list[str] = Field(default=[], alias="RepoTags")
+    repo_digests: list[str] = Field(default=[], alias="RepoDigests")
     created: str = Field("", alias="Created")
     os: str = Field("", alias="Os")
     architecture: str = Field("", alias="Architecture")

@@ -19,7 +19,7 @@ class BuildWarning(_Model):
     vertex: str = ""
     level: int = 0
     short: Base64Bytes = b""
-    detail: list[Base64Bytes] = Field(default_factory=list)
+    detail: list[Base64Bytes] = Field(default=[])
     url: str = ""
 
     @property
@@ -38,8 +38,8 @@ class BuildMetadata(_Model):
     # Comma-separated when the build was given several tags.
     image_name: str = Field("", alias="image.name")
     build_ref: str = Field("", alias="buildx.build.ref")
-    provenance: dict[str, Any] = Field(default_factory=dict, alias="buildx.build.provenance")
-    warnings: list[BuildWarning] = Field(default_factory=list, alias="buildx.build.warnings")
+    provenance: dict[str, Any] = Field(default={}, alias="buildx.build.provenance")
+    warnings: list[BuildWarning] = Field(default=[], alias="buildx.build.warnings")
 
     @property
     def digest(self) -> str | None:

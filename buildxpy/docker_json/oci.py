@@ -18,7 +18,7 @@ class OciPlatform(_Model):
     architecture: str = ""
     os: str = ""
     os_version: str = Field("", alias="os.version")
-    os_features: list[str] = Field(default_factory=list, alias="os.features")
+    os_features: list[str] = Field(default=[], alias="os.features")
     variant: str = ""
 
     @property
@@ -32,8 +32,8 @@ class Descriptor(_Model):
     digest: str
     size: int = 0
     platform: OciPlatform | None = None
-    annotations: dict[str, str] = Field(default_factory=dict)
-    urls: list[str] = Field(default_factory=list)
+    annotations: dict[str, str] = Field(default={})
+    urls: list[str] = Field(default=[])
     artifact_type: str = Field("", alias="artifactType")
 
     @property
@@ -49,8 +49,8 @@ class ImageIndex(_Model):
 
     schema_version: int = Field(2, alias="schemaVersion")
     media_type: str = Field("", alias="mediaType")
-    manifests: list[Descriptor] = Field(default_factory=list)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    manifests: list[Descriptor] = Field(default=[])
+    annotations: dict[str, str] = Field(default={})
 
     @property
     def images(self) -> list[Descriptor]:
@@ -62,8 +62,8 @@ class ImageManifest(_Model):
     schema_version: int = Field(2, alias="schemaVersion")
     media_type: str = Field("", alias="mediaType")
     config: Descriptor
-    layers: list[Descriptor] = Field(default_factory=list)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    layers: list[Descriptor] = Field(default=[])
+    annotations: dict[str, str] = Field(default={})
     subject: Descriptor | None = None
 
 
@@ -71,18 +71,18 @@ class ContainerConfig(_Model):
     """The ``config`` part of an image config: what a container of the image runs."""
 
     user: str = Field("", alias="User")
-    env: list[str] = Field(default_factory=list, alias="Env")
-    entrypoint: list[str] = Field(default_factory=list, alias="Entrypoint")
-    cmd: list[str] = Field(default_factory=list, alias="Cmd")
+    env: list[str] = Field(default=[], alias="Env")
+    entrypoint: list[str] = Field(default=[], alias="Entrypoint")
+    cmd: list[str] = Field(default=[], alias="Cmd")
     working_dir: str = Field("", alias="WorkingDir")
-    labels: dict[str, str] = Field(default_factory=dict, alias="Labels")
-    exposed_ports: dict[str, Any] = Field(default_factory=dict, alias="ExposedPorts")
+    labels: dict[str, str] = Field(default={}, alias="Labels")
+    exposed_ports: dict[str, Any] = Field(default={}, alias="ExposedPorts")
     stop_signal: str = Field("", alias="StopSignal")
 
 
 class RootFs(_Model):
     type: str = ""
-    diff_ids: list[str] = Field(default_factory=list)
+    diff_ids: list[str] = Field(default=[])
 
 
 class HistoryEntry(_Model):
@@ -100,11 +100,11 @@ class ImageConfig(_Model):
     architecture: str = ""
     os: str = ""
     os_version: str = Field("", alias="os.version")
-    os_features: list[str] = Field(default_factory=list, alias="os.features")
+    os_features: list[str] = Field(default=[], alias="os.features")
     variant: str = ""
     config: ContainerConfig = Field(default_factory=ContainerConfig)
     rootfs: RootFs = Field(default_factory=RootFs)
-    history: list[HistoryEntry] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default=[])
 
     @property
     def platform_text(self) -> str:
