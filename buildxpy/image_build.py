@@ -76,24 +76,17 @@ def build_image(
     # The computed tags, labels and cache flags lengthen the command: checked again.
     check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
     final = metadata_path(spec)
-    result = BuildResult(
-        digest=None,
-        tags=list(spec.tags),
-        platforms=[str(p) for p in spec.platforms],
-        pushed=False,
-        builder=spec.builder,
-        metadata_file=None,
-    )
     if spec.call not in (None, "build"):
-        return _call(spec, runner, result)
+        return _call(spec, runner, _unbuilt(spec))
     if runner.dry_run:
         # What someone would type by hand: the kept metadata path, not a per-run scratch name.
         runner.stream(*build_argv(spec, metadata_file=final))
-        return result
+        return _unbuilt(spec)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildxpyError(f"cannot create the output directory {final.parent}: {exc}") from None
+    runner.while_running(prepare_models)
     with _scratch_file(final) as scratch:
         _run_build(runner, spec, scratch)
         metadata = read_metadata(scratch)
@@ -105,13 +98,31 @@ def build_image(
             builder=spec.builder,
         )
     else:
-        log.get().info("built", digest=digest, tags=result.tags, pushed=spec.push)
-    result = result.model_copy(
+        log.get().info("built", digest=digest, tags=list(spec.tags), pushed=spec.push)
+    result = _unbuilt(spec).model_copy(
         update={"digest": digest, "pushed": spec.push, "metadata_file": str(final)}
     )
     if spec.push and spec.verify and digest is not None:
         result = _verify(runner, spec, result, digest)
     return result
+
+
+def _unbuilt(spec: BuildSpec) -> BuildResult:
+    return BuildResult(
+        digest=None,
+        tags=list(spec.tags),
+        platforms=[str(p) for p in spec.platforms],
+        pushed=False,
+        builder=spec.builder,
+        metadata_file=None,
+    )
+
+
+def prepare_models() -> None:
+    """The schemas of the metadata file and of the result, made while docker builds
+    (``Runner.while_running``) rather than after it."""
+    docker_json.BuildMetadata.model_rebuild()
+    BuildResult.model_rebuild()
 
 
 def _verify(runner: Runner, spec: BuildSpec, result: BuildResult, digest: str) -> BuildResult:

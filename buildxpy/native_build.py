@@ -6,13 +6,14 @@ split builds are in ``digest_builds``, loaded only when asked for.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import Field
 
@@ -21,6 +22,7 @@ from buildxpy.build_defaults import complete
 from buildxpy.build_report import BuildReport, build_stage_platforms, make_report
 from buildxpy.build_spec import BuildSpec
 from buildxpy.digest_records import DigestRecord
+from buildxpy.errors import BuildxpyError
 from buildxpy.image_build import BuildResult, build_image, check_build_inputs
 from buildxpy.merge_options import MergeResult, Require
 from buildxpy.platforms import Platform
@@ -31,6 +33,8 @@ from buildxpy.runner import Runner
 
 if TYPE_CHECKING:
     from buildxpy.image_export import ExportResult
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,14 +88,54 @@ def native_build(
     # Tags from git and the default cache first: a checkout that has none is said before docker
     # is asked anything.
     spec = complete(spec, runner)
-    plan = plan_build(spec, runner)
+    later = Later(functools.partial(plan_build, spec, runner))
     if options.require_native:
-        refuse_emulated(plan)
+        refuse_emulated(later.result())
+    else:
+        # Only the report needs the plan: it is made, and logged, while docker builds.
+        runner.while_running(later.run)
+    runner.while_running(_prepare_models)
     capture = progress_capture(spec, options.report, runner)
     with capturing(runner, capture), timed() as clock:
         result = build_image(with_rawjson(spec, capture), runner, completed=True)
+    try:
+        plan = later.result()
+    except BuildxpyError as exc:
+        log.get().warning("no routing plan and no emulation report", reason=exc.message)
+        return NativeBuildResult(**result.model_dump())
     report = finish_report(spec, capture, plan, clock)
     return NativeBuildResult(**result.model_dump(), plan=plan, report=report)
+
+
+def _prepare_models() -> None:
+    for model in (NativeBuildResult, BuildReport):
+        model.model_rebuild()
+
+
+class Later(Generic[T]):
+    """A value made at most once: in ``run`` (given to ``Runner.while_running``) or on first ask.
+    An error is kept for ``result`` rather than raised while a docker command is running."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._begun = False
+        self._made: tuple[T] | None = None
+        self._error: BuildxpyError | None = None
+
+    def run(self) -> None:
+        # Once only, also when ``make`` itself starts the docker command that would call it again.
+        if not self._begun:
+            self._begun = True
+            try:
+                self._made = (self._make(),)
+            except BuildxpyError as exc:
+                self._error = exc
+
+    def result(self) -> T:
+        self.run()
+        if self._made is not None:
+            return self._made[0]
+        raise self._error or BuildxpyError("no value was made")
 
 
 # --------------------------------------------------------------------------- progress and report

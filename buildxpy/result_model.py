@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-
 # Empty collections are given as `Field(default=[])`, not `default_factory=list`: pydantic copies a
 # default for each instance, and it inspects the signature of every factory when it builds a
 # schema, which for a builtin costs more than the whole field.

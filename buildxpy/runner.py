@@ -108,6 +108,25 @@ class Runner:
         self._echo = echo
         self._active: dict[int, Any] = {}
         self._lock = threading.Lock()
+        self._while_running: list[Callable[[], None]] = []
+
+    def while_running(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, in this process, as soon as the next docker command has started
+        (before waiting for it): work that can wait costs no time while docker runs."""
+        with self._lock:
+            self._while_running.append(callback)
+
+    def _started(self, proc: Any) -> None:
+        """What ``while_running`` queued; a failure among it stops ``proc`` (None: no process)."""
+        with self._lock:
+            pending, self._while_running = self._while_running, []
+        try:
+            for callback in pending:
+                callback()
+        except Exception:
+            if proc is not None:
+                _stop(proc)
+            raise
 
     def run(
         self,
@@ -320,6 +339,7 @@ class Runner:
             # A signal held during the start surfaces here, where it stops the child.
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
             log.warm_up()
+            self._started(proc)
             proc.wait(timeout=timeout)
         except sh.TimeoutException:
             _stop(proc)

@@ -67,6 +67,7 @@ class FakeRunner(Runner):
     ) -> Completed:
         call = Call(list(argv), input_, dict(env), stream, timeout)
         self.calls.append(call)
+        self._started(None)
         for rule in self.rules:
             if tuple(call.args[: len(rule.prefix)]) == rule.prefix and (
                 rule.times is None or rule.used < rule.times
