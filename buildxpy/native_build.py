@@ -102,14 +102,21 @@ def native_build(
         plan = later.result()
     except BuildxpyError as exc:
         log.get().warning("no routing plan and no emulation report", reason=exc.message)
-        return NativeBuildResult(**result.model_dump())
+        return _native_result(result, None, None)
     report = finish_report(spec, capture, plan, clock)
-    return NativeBuildResult(**result.model_dump(), plan=plan, report=report)
+    return _native_result(result, plan, report)
+
+
+def _native_result(
+    result: BuildResult, plan: RoutingPlan | None, report: BuildReport | None
+) -> NativeBuildResult:
+    # Every value is already a checked model or field of one: constructed, not validated again,
+    # which would build the schema of every model a result can hold.
+    return NativeBuildResult.model_construct(**dict(result), plan=plan, report=report)
 
 
 def _prepare_models() -> None:
-    for model in (NativeBuildResult, BuildReport):
-        model.model_rebuild()
+    BuildReport.model_rebuild()
 
 
 class Later(Generic[T]):
