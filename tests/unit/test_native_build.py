@@ -503,3 +503,51 @@ def test_python_api_split_and_routing_plan(project: Path, fake: FakeRunner) -> N
     with pytest.raises(buildxpy.NotNative):
         buildxpy.build(project, image=IMAGE, platforms=["linux/arm64"], builder="default",
                        require_native=True, runner=fake)  # fmt: skip
+
+
+def test_a_plain_build_plans_while_docker_builds(
+    project: Path,
+    cli_fake: FakeRunner,
+    capsys: pytest.CaptureFixture[str],
+    docker_config_dir: Path,
+) -> None:
+    """Nothing before the build needs the plan: the nodes are asked for their platforms once the
+    build has started, and the plan is still logged and reported."""
+    two_node_builder(docker_config_dir, cli_fake)
+    cli_fake.on("buildx", "build", answer=pushes())
+    code = cli.main(["--log-format", "json", "build", "--json", "--builder", "multi", "--image",
+                     IMAGE, "--platform", "linux/amd64,linux/arm64"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0
+    asked = [" ".join(c.args[:4]) for c in cli_fake.calls]
+    assert asked.index("buildx build --builder multi") < asked.index("--context x86 info --format")
+    assert [r["native"] for r in json.loads(out)["plan"]["routes"]] == [True, True]
+    events = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+    assert [e["event"] for e in events].count("routing") == 1
+
+
+def test_require_native_plans_before_building(
+    project: Path, cli_fake: FakeRunner, docker_config_dir: Path
+) -> None:
+    two_node_builder(docker_config_dir, cli_fake)
+    cli_fake.on("buildx", "build", answer=pushes())
+    code = cli.main(["build", "--require-native", "--builder", "multi", "--image", IMAGE,
+                     "--platform", "linux/amd64,linux/arm64"])  # fmt: skip
+    assert code == 0
+    asked = [" ".join(c.args[:4]) for c in cli_fake.calls]
+    assert asked.index("--context x86 info --format") < asked.index("buildx build --builder multi")
+
+
+def test_a_plan_that_fails_during_the_build_leaves_the_build_done(
+    project: Path, cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The build succeeded: a plan that could not be made only costs the report, with a warning."""
+    cli_fake.on("--context", "gone", "info", exit_code=1,
+                stderr='context "gone": context not found: …')  # fmt: skip
+    cli_fake.on("buildx", "build", answer=pushes())
+    code = cli.main(["--log-format", "json", "build", "--json", "--builder", "gone", "--image",
+                     IMAGE, "--platform", "linux/arm64"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert json.loads(out)["plan"] is None
+    assert "no routing plan and no emulation report" in err

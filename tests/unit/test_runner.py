@@ -237,3 +237,56 @@ def test_streamed_child_gets_the_real_terminal(
     os.close(leader)
     assert result.ok
     assert report.read_text() == "True True"
+
+
+def test_while_running_calls_back_once_after_the_child_started(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    script = _script(
+        tmp_path,
+        f"""
+        import pathlib, time
+        pathlib.Path({str(marker)!r}).write_text("x")
+        time.sleep(0.3)
+        """,
+    )
+    runner = python_runner()
+    seen: list[tuple[bool, float]] = []
+
+    def callback() -> None:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((marker.exists(), time.monotonic()))
+
+    runner.while_running(callback)
+    started = time.monotonic()
+    runner.run(script)
+    ended = time.monotonic()
+    runner.run(script)
+    assert len(seen) == 1  # once, not again for the second command
+    assert seen[0][0]  # the child was running
+    assert seen[0][1] - started < ended - started  # called before the wait was over
+
+
+def test_a_failing_callback_stops_the_child_it_ran_beside(tmp_path: Path) -> None:
+    marker = tmp_path / "finished"
+    script = _script(
+        tmp_path,
+        f"""
+        import pathlib, time
+        time.sleep(5)
+        pathlib.Path({str(marker)!r}).write_text("x")
+        """,
+    )
+    runner = python_runner()
+
+    def broken() -> None:
+        raise RuntimeError("broken callback")
+
+    runner.while_running(broken)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="broken callback"):
+        runner.run(script)
+    assert time.monotonic() - started < 4
+    time.sleep(0.2)
+    assert not marker.exists()
