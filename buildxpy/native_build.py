@@ -1,6 +1,6 @@
-"""Builds that know where each platform runs: the routing plan before the build (and the refusal
-when native builds are required) and the emulation-cost report after it. Builds by digest and
-split builds are in ``digest_builds``, loaded only when asked for.
+"""Builds that know where each platform runs: the routing plan, made while docker builds (or before,
+to refuse emulated platforms when native builds are required), and the emulation-cost report after
+it. Builds by digest and split builds are in ``digest_builds``, loaded only when asked for.
 """
 
 from __future__ import annotations
