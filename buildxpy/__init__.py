@@ -14,6 +14,7 @@ from buildxpy._version import __version__
 if TYPE_CHECKING:
     from buildxpy.api import build, export, routing_plan, setup_builder, verify
     from buildxpy.build_report import BuildReport, PlatformReport
+    from buildxpy.build_results import NativeBuildResult
     from buildxpy.build_spec import BuildSpec
     from buildxpy.builders import (
         Builder,
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     )
     from buildxpy.manifest_spec import manifest_create_from_spec
     from buildxpy.merge_options import MergeResult
-    from buildxpy.native_build import NativeBuildResult
     from buildxpy.platforms import Platform
     from buildxpy.qemu import QemuResult, qemu_install
     from buildxpy.registry_login import LoginResult, login
@@ -70,7 +70,7 @@ _MODULES = {
     "buildxpy.digest_records": ("DigestRecord",),
     "buildxpy.index_merge": ("MergeRefused", "merge"),
     "buildxpy.merge_options": ("MergeResult",),
-    "buildxpy.native_build": ("NativeBuildResult",),
+    "buildxpy.build_results": ("NativeBuildResult",),
     "buildxpy.routing": ("NotNative", "Route", "RoutingPlan"),
     "buildxpy.image_build": ("BuildResult", "build_image"),
     "buildxpy.build_spec": ("BuildSpec",),

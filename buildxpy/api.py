@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from buildxpy.build_results import NativeBuildResult
 from buildxpy.build_spec import BuildSpec, spec_from_settings
 from buildxpy.builders import Builder, ensure_builder
 from buildxpy.buildkitd_config import BuildkitdTable
@@ -18,7 +19,7 @@ from buildxpy.git_meta import TagRules
 from buildxpy.image_export import ExportResult, export_images
 from buildxpy.image_verify import verify as verify_image
 from buildxpy.merge_options import Require, index_annotations
-from buildxpy.native_build import NativeBuildResult, NativeOptions, native_build
+from buildxpy.native_build import NativeOptions, native_build
 from buildxpy.platforms import Platform
 from buildxpy.platforms import parse as parse_platform
 from buildxpy.routing import RoutingPlan

@@ -18,6 +18,7 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.build_argv import by_digest_argv
 from buildxpy.build_report import BuildReport
+from buildxpy.build_results import NativeBuildResult
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
@@ -37,7 +38,6 @@ from buildxpy.index_merge import check_all, merge_records
 from buildxpy.manifest import VerifyOptions, imagetools_create_argv
 from buildxpy.merge_options import MergeResult, oci_annotations
 from buildxpy.native_build import (
-    NativeBuildResult,
     NativeOptions,
     capturing,
     finish_report,

@@ -15,24 +15,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from pydantic import Field
-
 from buildxpy import log
 from buildxpy.build_defaults import complete
-from buildxpy.build_report import BuildReport, build_stage_platforms, make_report
 from buildxpy.build_spec import BuildSpec
-from buildxpy.digest_records import DigestRecord
 from buildxpy.errors import BuildxpyError
 from buildxpy.image_build import BuildResult, build_image, check_build_inputs
-from buildxpy.merge_options import MergeResult, Require
 from buildxpy.platforms import Platform
 from buildxpy.progress_json import ProgressCapture, Shown
-from buildxpy.routing import RoutingPlan, refuse_emulated
-from buildxpy.routing_facts import routing_plan
 from buildxpy.runner import Runner
 
 if TYPE_CHECKING:
+    from buildxpy.build_report import BuildReport
+    from buildxpy.build_results import NativeBuildResult
     from buildxpy.image_export import ExportResult
+    from buildxpy.merge_options import Require
+    from buildxpy.routing import RoutingPlan
 
 T = TypeVar("T")
 
@@ -49,16 +46,6 @@ class NativeOptions:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
-class NativeBuildResult(BuildResult):
-    plan: RoutingPlan | None = None
-    report: BuildReport | None = None
-    # --by-digest and --split: the records written (or kept from an earlier run).
-    records: list[DigestRecord] = Field(default=[])
-    merge: MergeResult | None = None
-    # --split: the platforms this run built (the others' records were kept from an earlier run).
-    built: list[str] = Field(default=[])
-
-
 def plan_build(spec: BuildSpec, runner: Runner, *, separately: bool = False) -> RoutingPlan:
     """Where each platform of ``spec`` will be built; logged as one line."""
     return plan_platforms(runner, spec.builder, spec.platforms, separately=separately)
@@ -67,6 +54,8 @@ def plan_build(spec: BuildSpec, runner: Runner, *, separately: bool = False) -> 
 def plan_platforms(
     runner: Runner, builder: str, platforms: Sequence[Platform], *, separately: bool = False
 ) -> RoutingPlan:
+    from buildxpy.routing_facts import routing_plan
+
     plan = routing_plan(runner, builder, platforms, separately=separately)
     for warning in plan.warnings:
         log.get().warning("routing", builder=plan.builder, note=warning)
@@ -90,6 +79,8 @@ def native_build(
     spec = complete(spec, runner)
     later = Later(functools.partial(plan_build, spec, runner))
     if options.require_native:
+        from buildxpy.routing import refuse_emulated
+
         refuse_emulated(later.result())
     else:
         # Only the report needs the plan: it is made, and logged, while docker builds.
@@ -110,12 +101,18 @@ def native_build(
 def _native_result(
     result: BuildResult, plan: RoutingPlan | None, report: BuildReport | None
 ) -> NativeBuildResult:
+    from buildxpy.build_results import NativeBuildResult
+
     # Every value is already a checked model or field of one: constructed, not validated again,
     # which would build the schema of every model a result can hold.
     return NativeBuildResult.model_construct(**dict(result), plan=plan, report=report)
 
 
 def _prepare_models() -> None:
+    """The result's and the report's models, loaded while docker builds."""
+    from buildxpy.build_report import BuildReport
+    from buildxpy.build_results import NativeBuildResult  # noqa: F401
+
     BuildReport.model_rebuild()
 
 
@@ -213,6 +210,8 @@ def finish_report(
 ) -> BuildReport | None:
     if capture is None:
         return None
+    from buildxpy.build_report import build_stage_platforms, make_report
+
     report = make_report(
         capture.logs, plan, wall_s=clock.seconds,
         build_platform_stages=build_stage_platforms(_dockerfile(spec)),

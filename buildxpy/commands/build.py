@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
     JsonArgs,
@@ -17,6 +17,10 @@ from buildxpy.commands._common import (
     make_runner,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from buildxpy.runner import Runner
+    from buildxpy.settings import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +74,7 @@ def run(args: BuildArgs) -> int:
     from buildxpy import ci_outputs
     from buildxpy.build_spec import spec_from_settings
     from buildxpy.errors import ConfigError
-    from buildxpy.merge_options import index_annotations, require_from
-    from buildxpy.native_build import NativeOptions, native_build, plan_platforms
-    from buildxpy.routing import plan_lines, refuse_emulated
+    from buildxpy.native_build import NativeOptions, native_build
 
     if args.split and args.by_digest:
         raise ConfigError("--split already builds each platform by digest: give one of them")
@@ -81,28 +83,23 @@ def run(args: BuildArgs) -> int:
     settings = load_settings(args)
     runner = make_runner(args)
     if args.plan:
-        plan = plan_platforms(
-            runner,
-            settings.builder.name,
-            settings.platforms,
-            separately=args.split or args.by_digest,
-        )
-        if args.json:
-            print_json(plan.model_dump())
-        else:
-            print("\n".join(plan_lines(plan)))
-        if settings.require_native:
-            refuse_emulated(plan)
-        return 0
+        return _plan(args, settings, runner)
     spec = spec_from_settings(settings)
     options = NativeOptions(
         require_native=settings.require_native, report=args.report, by_digest=args.by_digest,
-        split=args.split, require=require_from(args.require),
-        annotations=index_annotations(settings.annotations) if args.split else {},
+        split=args.split,
     )  # fmt: skip
+    if args.split:
+        # Only a split merges: the merge's options load with it.
+        from buildxpy.merge_options import index_annotations, require_from
+
+        options = replace(options, require=require_from(args.require),
+                          annotations=index_annotations(settings.annotations))  # fmt: skip
     result = native_build(spec, runner, options)
     if args.dry_run:
         if result.plan is not None and not args.quiet:
+            from buildxpy.routing import plan_lines
+
             print("\n".join(plan_lines(result.plan)), file=sys.stderr)
         return 0
     if result.call_output is not None:
@@ -117,4 +114,21 @@ def run(args: BuildArgs) -> int:
         print_json(result.model_dump(mode="json", exclude={"call_output"}))
     elif result.digest:
         print(result.digest)
+    return 0
+
+
+def _plan(args: BuildArgs, settings: Settings, runner: Runner) -> int:
+    """``--plan``: where each platform would be built; nothing is built."""
+    from buildxpy.native_build import plan_platforms
+    from buildxpy.routing import plan_lines, refuse_emulated
+
+    plan = plan_platforms(
+        runner, settings.builder.name, settings.platforms, separately=args.split or args.by_digest
+    )
+    if args.json:
+        print_json(plan.model_dump())
+    else:
+        print("\n".join(plan_lines(plan)))
+    if settings.require_native:
+        refuse_emulated(plan)
     return 0
