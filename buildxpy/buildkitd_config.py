@@ -39,7 +39,7 @@ HEADER = "# Written by buildxpy from [builder.buildkitd]: change that table, not
 class RegistryTable(BaseModel):
     """One ``[registry."HOST[:PORT]"]`` section of buildkitd.toml."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     mirrors: list[str] = Field(default=[])
     # Plain HTTP, and TLS without verifying the certificate: what a registry under a name other
@@ -60,7 +60,7 @@ class RegistryTable(BaseModel):
 class BuildkitdTable(BaseModel):
     """The inline ``[builder.buildkitd]`` table: the buildkitd.toml settings CI builders need."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     debug: bool | None = None
     max_parallelism: int | None = Field(default=None, ge=1)

@@ -79,7 +79,7 @@ class SemVer:  # compared through _precedence, not field order
 class TagRules(BaseModel):
     """Which tags to make; the defaults match metadata-action's usual semver/ref/edge/sha setup."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     semver: bool = True
     tag: bool = True

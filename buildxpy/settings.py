@@ -172,7 +172,7 @@ def _dedupe(platforms: list[Platform]) -> list[Platform]:
 
 
 class NodeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str
     endpoint: str
@@ -210,7 +210,7 @@ class NodeConfig(BaseModel):
 
 
 class BuilderConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = "buildxpy"
     driver: Literal["docker-container", "docker", "remote", "kubernetes"] = "docker-container"
