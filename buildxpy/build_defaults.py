@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from buildxpy import log
 from buildxpy.build_cache import DefaultCache, can_export_cache, choose
 from buildxpy.build_spec import BuildSpec
 from buildxpy.builder_state import docker_config_dir
+from buildxpy.git_meta import source_directory
 from buildxpy.image_metadata import compute, facts_for, project_license
 from buildxpy.runner import Runner
 
@@ -59,12 +59,6 @@ def complete(
     )
     cache = _cache(completed, runner, environ, exporting=exporting)
     return dataclasses.replace(completed, default_cache=cache)
-
-
-def source_directory(context: str) -> Path:
-    """Where git is asked: the build context when it is a local directory, else here."""
-    path = Path(context)
-    return path if "://" not in context and path.is_dir() else Path.cwd()
 
 
 def _cache(

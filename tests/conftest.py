@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from buildxpy import log, redact
+from buildxpy import git_meta, log, redact
 from tests.fakes import FakeRunner
 
 
@@ -24,6 +24,8 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     log.configure("json", 1, lazy=False)
     yield
     redact.clear_secrets()
+    # A build that stopped before reading its checkout leaves the git queries it started.
+    git_meta.forget_prefetched()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,11 @@ def run(args: BuildArgs) -> int:
         raise ConfigError("--split already builds each platform by digest: give one of them")
     if args.require is not None and not args.split:
         raise ConfigError("--require applies to the merge of --split")
+    if not args.plan:
+        # The checkout's git queries (for tags and labels) run while the settings load.
+        from buildxpy.git_meta import prefetch
+
+        prefetch(args.overrides.get("context") or ".", os.environ)
     settings = load_settings(args)
     runner = make_runner(args)
     if args.plan:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from buildxpy import git_meta
 from buildxpy.errors import ConfigError
 from buildxpy.git_meta import (
     GitFacts,
@@ -537,3 +538,32 @@ def test_labels_clean_a_remote_given_with_credentials() -> None:
     given = GitFacts(ref_kind="detached", ref_name="", sha=SHA, remote_url=REMOTE)
     labels = oci_labels(given, title="app", version=None)
     assert labels["org.opencontainers.image.source"] == SOURCE
+
+
+def test_prefetched_queries_answer_as_asking_then_would(repo: Path) -> None:
+    """`build` starts the checkout's queries before it reads its settings; the facts read from
+    them are the facts, and they are used once."""
+    git(repo, "tag", "v1.2.3")
+    fresh = git_facts(repo, NO_CI)
+    git_meta.prefetch(str(repo), NO_CI)
+    assert repo.resolve() in git_meta._prefetched
+    assert git_facts(repo, NO_CI) == fresh
+    assert repo.resolve() not in git_meta._prefetched
+    assert fresh.ref_kind == "tag"
+    assert fresh.ref_name == "v1.2.3"
+
+
+def test_nothing_is_prefetched_where_ci_variables_answer(repo: Path) -> None:
+    git_meta.prefetch(str(repo), {"CI_COMMIT_SHA": head(repo)})
+    git_meta.prefetch(str(repo), {"GITHUB_SHA": head(repo), "GITHUB_REF": "refs/heads/main"})
+    assert git_meta._prefetched == {}
+
+
+def test_a_prefetch_for_another_directory_is_not_taken(repo: Path, tmp_path: Path) -> None:
+    other = make_repo(tmp_path / "other", branch="trunk")
+    git_meta.prefetch(str(other), NO_CI)
+    facts = git_facts(repo, NO_CI)
+    assert (facts.ref_kind, facts.ref_name, facts.sha) == ("branch", "main", head(repo))
+    assert other.resolve() in git_meta._prefetched
+    git_meta.forget_prefetched()
+    assert git_meta._prefetched == {}
