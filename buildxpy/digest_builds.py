@@ -9,9 +9,7 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from buildxpy.digest_records import (
 )
 from buildxpy.drivers import DOCKER_DRIVER
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
+from buildxpy.file_install import scratch_beside
 from buildxpy.image_build import read_metadata
 from buildxpy.image_export import platform_ref, split_tag
 from buildxpy.index_merge import check_all, merge_records
@@ -107,7 +106,7 @@ def push_by_digest(
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildxpyError(f"cannot create {path.parent}: {exc.strerror}") from None
-    with _scratch(_metadata_of(path)) as metadata:
+    with scratch_beside(_metadata_of(path)) as metadata:
         try:
             runner.stream(*by_digest_argv(spec, platform, output, metadata_file=metadata))
         except CommandFailed as exc:
@@ -147,18 +146,6 @@ def digest_output(spec: BuildSpec, platform: Platform, plan: RoutingPlan) -> tup
 
 def _metadata_of(record: Path) -> Path:
     return record.with_name(f".{record.stem}.metadata.json")
-
-
-@contextlib.contextmanager
-def _scratch(like: Path) -> Iterator[Path]:
-    """A private file beside ``like``: concurrent builds never read each other's metadata."""
-    fd, name = tempfile.mkstemp(prefix=like.stem + "-", suffix=like.suffix, dir=like.parent)
-    os.close(fd)
-    path = Path(name)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _digest_result(

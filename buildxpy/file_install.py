@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from buildxpy.errors import BuildxpyError
@@ -14,6 +16,20 @@ def check_target(path: Path, what: str) -> None:
     """Refuse a path a file cannot be renamed onto, before any work is spent on the file."""
     if path.is_dir() and not path.is_symlink():
         raise BuildxpyError(f"{what} {path}: a directory is in the way")
+
+
+@contextlib.contextmanager
+def scratch_beside(final: Path) -> Iterator[Path]:
+    """A private hidden file beside ``final`` (``.STEM-XXXX.SUFFIX``), removed afterwards: builds
+    running at once never read each other's, and a failed one leaves ``final`` as it was."""
+    stem = final.stem.lstrip(".")
+    fd, name = tempfile.mkstemp(prefix=f".{stem}-", suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    scratch = Path(name)
+    try:
+        yield scratch
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def install(pairs: Sequence[tuple[Path, Path]], what: str = "cannot write") -> None:

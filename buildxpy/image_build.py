@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +17,7 @@ from buildxpy.builder_missing import explain_failure
 from buildxpy.buildx_features import refused_flag, require
 from buildxpy.docker_json import load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
-from buildxpy.file_install import check_target, install
+from buildxpy.file_install import check_target, install, scratch_beside
 from buildxpy.input_text import check_command
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
@@ -77,17 +73,17 @@ def build_image(
     check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
     final = metadata_path(spec)
     if spec.call not in (None, "build"):
-        return _call(spec, runner, _unbuilt(spec))
+        return _call(spec, runner, _result(spec))
     if runner.dry_run:
         # What someone would type by hand: the kept metadata path, not a per-run scratch name.
         runner.stream(*build_argv(spec, metadata_file=final))
-        return _unbuilt(spec)
+        return _result(spec)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BuildxpyError(f"cannot create the output directory {final.parent}: {exc}") from None
     runner.while_running(prepare_models)
-    with _scratch_file(final) as scratch:
+    with scratch_beside(final) as scratch:
         _run_build(runner, spec, scratch)
         metadata = read_metadata(scratch)
         install([(scratch, final)], METADATA_WHAT)
@@ -99,22 +95,26 @@ def build_image(
         )
     else:
         log.get().info("built", digest=digest, tags=list(spec.tags), pushed=spec.push)
-    result = _unbuilt(spec).model_copy(
-        update={"digest": digest, "pushed": spec.push, "metadata_file": str(final)}
-    )
+    result = _result(spec, digest=digest, pushed=spec.push, metadata_file=str(final))
     if spec.push and spec.verify and digest is not None:
         result = _verify(runner, spec, result, digest)
     return result
 
 
-def _unbuilt(spec: BuildSpec) -> BuildResult:
+def _result(
+    spec: BuildSpec,
+    *,
+    digest: str | None = None,
+    pushed: bool = False,
+    metadata_file: str | None = None,
+) -> BuildResult:
     return BuildResult(
-        digest=None,
+        digest=digest,
         tags=list(spec.tags),
         platforms=[str(p) for p in spec.platforms],
-        pushed=False,
+        pushed=pushed,
         builder=spec.builder,
-        metadata_file=None,
+        metadata_file=metadata_file,
     )
 
 
@@ -167,19 +167,6 @@ def _call(spec: BuildSpec, runner: Runner, result: BuildResult) -> BuildResult:
             details=[line for line in redact.text(done.stdout).splitlines() if line.strip()][-20:],
         )
     return result.model_copy(update={"call_output": redact.text(done.stdout)})
-
-
-@contextlib.contextmanager
-def _scratch_file(final: Path) -> Iterator[Path]:
-    """A private path beside ``final``: concurrent builds never read each other's metadata, and a
-    failed or interrupted build leaves the previous ``final`` as it was."""
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=final.suffix, dir=final.parent)
-    os.close(fd)
-    scratch = Path(name)
-    try:
-        yield scratch
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 def read_metadata(path: Path) -> BuildMetadata:

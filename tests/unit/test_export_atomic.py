@@ -9,6 +9,7 @@ import pytest
 
 from buildxpy import cli
 from buildxpy.errors import BuildxpyError
+from buildxpy.file_install import scratch_beside
 from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
 from tests.specs import export
@@ -175,3 +176,19 @@ def test_dest_of_is_where_the_fake_writes(tmp_path: Path) -> None:
         None,
     )
     assert dest_of(call) == tmp_path / "x"
+
+
+@pytest.mark.parametrize(
+    ("final", "prefix"),
+    [("build-metadata.json", ".build-metadata-"), (".linux-arm64.metadata.json", ".linux-arm64.metadata-")],
+)  # fmt: skip
+def test_a_scratch_file_is_hidden_beside_its_target_and_gone_after(
+    tmp_path: Path, final: str, prefix: str
+) -> None:
+    with scratch_beside(tmp_path / final) as scratch:
+        assert scratch.parent == tmp_path
+        assert scratch.name.startswith(prefix)
+        assert scratch.suffix == ".json"
+        assert scratch.is_file()
+    assert not scratch.exists()
+    assert list(tmp_path.iterdir()) == []
