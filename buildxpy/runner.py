@@ -112,7 +112,8 @@ class Runner:
 
     def while_running(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, in this process, as soon as the next docker command has started
-        (before waiting for it): work that can wait costs no time while docker runs."""
+        (before waiting for it), or under ``--dry-run`` has been printed: work that can wait costs
+        no time while docker runs."""
         with self._lock:
             self._while_running.append(callback)
 
@@ -246,6 +247,8 @@ class Runner:
         shown = redact.argv(argv)
         if mutating and self.dry_run:
             print(shlex.join(shown), file=self._echo or sys.stdout, flush=True)
+            # A printed command stands for a started one: what waits for it is not left queued.
+            self._started(None)
             return Result(argv=argv, exit_code=0, stdout="", stderr="", duration=0.0, dry_run=True)
         started = time.monotonic()
         line_filter = self.line_filters(argv) if stream and self.line_filters else None

@@ -290,3 +290,15 @@ def test_a_failing_callback_stops_the_child_it_ran_beside(tmp_path: Path) -> Non
     assert time.monotonic() - started < 4
     time.sleep(0.2)
     assert not marker.exists()
+
+
+def test_while_running_under_dry_run_runs_once_the_command_is_printed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dry = FakeRunner(dry_run=True)
+    seen: list[str] = []
+    dry.while_running(lambda: seen.append(capsys.readouterr().out))
+    dry.stream("buildx", "build", ".")
+    assert seen == ["docker buildx build .\n"]
+    dry.run("version")
+    assert len(seen) == 1
