@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ from buildxpy.docker_json import load_json
 from buildxpy.errors import BuildxpyError
 from buildxpy.git_meta import sanitize_tag
 from buildxpy.platforms import Platform
+from buildxpy.record import Record
 from buildxpy.runner import Runner
 
 CacheKind = Literal["registry", "gha", "local"]
@@ -31,8 +31,7 @@ CONTAINERD_STORE = "io.containerd.snapshotter.v1"
 EXPORTING_DRIVERS = frozenset({"docker-container", "remote", "kubernetes"})
 
 
-@dataclass(frozen=True)
-class DefaultCache:
+class DefaultCache(Record):
     kind: CacheKind
     # The image repository, the GitHub Actions cache scope, or the directory.
     target: str

@@ -3,7 +3,6 @@ git and the project, and a cache. ``build`` and ``export`` both go through ``com
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 
@@ -13,6 +12,7 @@ from buildxpy.build_spec import BuildSpec
 from buildxpy.builder_state import docker_config_dir
 from buildxpy.git_meta import source_directory
 from buildxpy.image_metadata import compute, facts_for, project_license
+from buildxpy.record import replace
 from buildxpy.runner import Runner
 
 
@@ -54,11 +54,9 @@ def complete(
     if wants_tags:
         log.get().info("tags from git", tags=list(metadata.tags), version=metadata.version)
     annotations = spec.annotations if exporting else metadata.annotations
-    completed = dataclasses.replace(
-        spec, tags=metadata.tags, labels=metadata.labels, annotations=annotations
-    )
+    completed = replace(spec, tags=metadata.tags, labels=metadata.labels, annotations=annotations)
     cache = _cache(completed, runner, environ, exporting=exporting)
-    return dataclasses.replace(completed, default_cache=cache)
+    return replace(completed, default_cache=cache)
 
 
 def _cache(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from buildxpy.emulation import runs_natively
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import KNOWN_OS, parse
 from buildxpy.progress_json import Step, StepLog
+from buildxpy.record import Record, replace
 from buildxpy.result_model import ResultModel
 from buildxpy.routing import RoutingPlan
 
@@ -80,8 +80,7 @@ class BuildReport(ResultModel):
     source: str = "buildx --progress rawjson"
 
 
-@dataclass(frozen=True)
-class Named:
+class Named(Record):
     """What a step's name says."""
 
     target: str  # the platform it builds for; SHARED for none

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy import redact
 from buildxpy.errors import ConfigError
+from buildxpy.record import Record
 
 _KEYS = frozenset({"id", "src", "source", "env", "type"})
 
 
-@dataclass(frozen=True)
-class SecretSpec:
+class SecretSpec(Record):
     id: str
     src: str | None = None
     env: str | None = None

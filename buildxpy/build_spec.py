@@ -4,7 +4,6 @@ commands that build (``build``, ``export``) and the argv they run."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +11,14 @@ from buildxpy.build_inputs import secret_env_specs
 from buildxpy.errors import ConfigError
 from buildxpy.git_meta import TagRules
 from buildxpy.platforms import Platform
+from buildxpy.record import Record, field
 
 if TYPE_CHECKING:
     from buildxpy.build_cache import DefaultCache
     from buildxpy.settings import Settings
 
 
-@dataclass(frozen=True)
-class BuildSpec:
+class BuildSpec(Record):
     platforms: tuple[Platform, ...]
     context: str = "."
     # The repository: names export's tarballs; tags are already full references.

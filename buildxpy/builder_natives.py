@@ -3,7 +3,6 @@ architecture once (``docker info``), and the answer is kept in buildxpy's state.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from buildxpy.emulation import emulated_platforms, platform_of_machine
 from buildxpy.errors import BuildxpyError
 from buildxpy.platforms import Platform
 from buildxpy.platforms import parse as parse_platform
+from buildxpy.record import replace
 from buildxpy.runner import Runner
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def pin_node_platforms(
     nodes = tuple(
         node if node.platforms else _pinned(runner, desired, node, state) for node in desired.nodes
     )
-    return dataclasses.replace(desired, nodes=nodes)
+    return replace(desired, nodes=nodes)
 
 
 def _pinned(
@@ -86,7 +86,7 @@ def _pinned(
         node=node.name,
         platform=str(native),
     )
-    return dataclasses.replace(node, platforms=(str(native),))
+    return replace(node, platforms=(str(native),))
 
 
 def node_natives(

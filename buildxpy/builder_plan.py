@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from buildxpy import docker_json
@@ -16,6 +15,7 @@ from buildxpy.docker_json import load_json
 from buildxpy.drivers import CONTEXT_DRIVERS, DOCKER_DRIVER
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import Platform
+from buildxpy.record import Record, replace
 from buildxpy.settings import BuilderConfig, Settings
 
 if TYPE_CHECKING:
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_FLAG = "--allow-insecure-entitlement=network.host"
 
 
-@dataclass(frozen=True)
-class DesiredNode:
+class DesiredNode(Record):
     name: str
     # What buildx is given as the node's endpoint: a context name, a URL (remote/kubernetes), or
     # None for the current docker endpoint.
@@ -39,15 +38,13 @@ class DesiredNode:
     buildkitd_config: BuildkitdFile | None = None
 
 
-@dataclass(frozen=True)
-class DesiredBuilder:
+class DesiredBuilder(Record):
     name: str
     driver: str
     nodes: tuple[DesiredNode, ...] = ()
 
 
-@dataclass(frozen=True)
-class StoredNode:
+class StoredNode(Record):
     """A node as buildx stores its configuration (``buildx/instances/NAME``)."""
 
     name: str
@@ -59,8 +56,7 @@ class StoredNode:
     config: str | None = None
 
 
-@dataclass(frozen=True)
-class ActualBuilder:
+class ActualBuilder(Record):
     name: str
     driver: str
     nodes: tuple[StoredNode, ...] = ()
@@ -78,8 +74,7 @@ StepKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Record):
     kind: StepKind
     argv: tuple[str, ...]
     node: str | None = None
@@ -91,8 +86,7 @@ class Step:
         return shlex.join(("docker", *self.argv))
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     steps: tuple[Step, ...] = ()
     # The builder already exists with the docker driver: used as it is, never changed.
     docker_driver: bool = False

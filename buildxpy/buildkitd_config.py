@@ -17,13 +17,13 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from buildxpy.errors import ConfigError
+from buildxpy.record import Record
 
 CONFIG_NAME = "buildkitd.toml"
 # Where buildx puts the files a configuration names, inside the BuildKit container.
@@ -75,8 +75,7 @@ class BuildkitdTable(BaseModel):
         return registry
 
 
-@dataclass(frozen=True)
-class BuildkitdFile:
+class BuildkitdFile(Record):
     """The file passed to buildx, and what buildx will have stored from it."""
 
     path: str

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from buildxpy import log
@@ -46,6 +45,7 @@ from buildxpy.native_build import (
     with_rawjson,
 )
 from buildxpy.platforms import Platform
+from buildxpy.record import replace
 from buildxpy.routing import RoutingPlan, refuse_emulated
 from buildxpy.runner import Runner, output_prefix
 

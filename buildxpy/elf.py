@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
 from buildxpy.errors import BuildxpyError
+from buildxpy.record import Record, replace
 
 MAGIC = b"\x7fELF"
 # The 64-bit header is the longer one: this many bytes of a file always suffice for read_elf.
@@ -80,8 +80,7 @@ class ElfError(BuildxpyError):
     """The bytes start like ELF but cannot be read as such (cut short, unknown class, ...)."""
 
 
-@dataclass(frozen=True)
-class _Layout:
+class _Layout(Record):
     """Where the fields sit: only addresses and offsets grow, from 4 to 8 bytes, in 64-bit ELF."""
 
     header_size: int
@@ -112,8 +111,7 @@ def _elf_identity(bits: int, byteorder: Byteorder, machine: int) -> str:
     return f"ELF {bits}-bit {order} {_machine_name(machine, bits, byteorder)}"
 
 
-@dataclass(frozen=True)
-class ElfHeader:
+class ElfHeader(Record):
     bits: int  # 32 or 64 (EI_CLASS)
     byteorder: Byteorder  # EI_DATA
     os_abi: int  # EI_OSABI
@@ -222,8 +220,7 @@ def program_interpreter(data: bytes) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Shebang:
+class Shebang(Record):
     """A script's ``#!`` line, read the way the Linux kernel reads it."""
 
     interpreter: str  # the file the kernel runs: the first word after ``#!``
@@ -277,8 +274,7 @@ def _env_command(argument: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(Record):
     """What the binaries of one platform look like."""
 
     machine: int
@@ -330,8 +326,7 @@ def expected_for(os: str, arch: str, variant: str = "") -> Expected | None:
     return replace(base, os_abis=os_abis)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Record):
     problems: tuple[str, ...] = ()  # why the binary cannot be the platform's
     notes: tuple[str, ...] = ()  # worth reporting, not failing on
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import platform as _host
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import Platform, parse
+from buildxpy.record import Record
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 # `uname -m` names that are not buildx architecture names: 32-bit ARM machines say which ISA
@@ -68,8 +68,7 @@ def emulated_platforms(
     return [p for p in dict.fromkeys(configured) if not any(runs_natively(h, p) for h in hosts)]
 
 
-@dataclass(frozen=True)
-class Handler:
+class Handler(Record):
     """One binfmt_misc registration."""
 
     name: str

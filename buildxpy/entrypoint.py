@@ -11,11 +11,11 @@ symlinks already followed inside the image, and calls again until it gets a ``Re
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Literal
 
 from buildxpy.docker_json import ContainerConfig
 from buildxpy.elf import ElfError, ElfHeader, read_elf, shebang
+from buildxpy.record import Record
 
 # What docker (and containerd, and podman) use when the image's Env sets no PATH.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -30,8 +30,7 @@ MAX_SYMLINKS = 40
 EntryKind = Literal["file", "dir", "symlink", "other"]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
     """One name in an image's file system, as its tar export lists it."""
 
     kind: EntryKind
@@ -44,15 +43,13 @@ class Entry:
         return self.kind == "file" and self.executable
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(Record):
     path: str  # where the file really is, every symlink followed
     entry: Entry
     links: tuple[str, ...] = ()  # the symlinks followed on the way, as "link -> target"
 
 
-@dataclass(frozen=True)
-class Missing:
+class Missing(Record):
     reason: str = "no such file"
 
 
@@ -129,8 +126,7 @@ class ImageTree:
         return Found(found, self.entries[found], tuple(links))
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Record):
     """One file exec runs on the way to the program: a script, its interpreter, env's program."""
 
     path: str  # as asked for: the entrypoint, a #! line, a PATH entry
@@ -149,8 +145,7 @@ class Step:
         return f"{self.shown} ({self.what})"
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(Record):
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
 
@@ -165,8 +160,7 @@ class Resolution:
         return elfs[-1] if elfs else None
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(Record):
     """The file system has not been read far enough to decide these paths."""
 
     paths: tuple[str, ...]

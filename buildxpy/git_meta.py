@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from buildxpy.errors import ConfigError
+from buildxpy.record import Record
 
 RefKind = Literal["tag", "branch", "pr", "detached"]
 
@@ -45,8 +45,7 @@ _HTTP_SCHEMES = frozenset({"http", "https"})
 _SSH_SCHEMES = frozenset({"ssh", "git", "git+ssh", "ssh+git"})
 
 
-@dataclass(frozen=True)
-class GitFacts:
+class GitFacts(Record):
     """What the tags and labels are made from; ``commit_time`` is the committer time in UTC."""
 
     ref_kind: RefKind
@@ -62,8 +61,7 @@ class GitFacts:
         return self.ref_kind == "branch" and self.ref_name == self.default_branch
 
 
-@dataclass(frozen=True)
-class SemVer:  # compared through _precedence, not field order
+class SemVer(Record):  # compared through _precedence, not field order
     major: int
     minor: int
     patch: int

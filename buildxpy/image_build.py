@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from buildxpy.docker_json import load_json
 from buildxpy.errors import BuildxpyError, CommandFailed
 from buildxpy.file_install import check_target, install, scratch_beside
 from buildxpy.input_text import check_command
+from buildxpy.record import replace
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
 from buildxpy.verify_report import VerifyReport
@@ -145,7 +145,7 @@ def _run_build(runner: Runner, spec: BuildSpec, metadata_file: Path) -> None:
                 "this buildx has no --annotation (it came in buildx 0.12): building without "
                 "annotations; the labels still carry the OCI metadata"
             )
-            _run_build(runner, dataclasses.replace(spec, annotations=()), metadata_file)
+            _run_build(runner, replace(spec, annotations=()), metadata_file)
             return
         raise explain_failure(runner, spec.builder, exc) from None
 
@@ -154,7 +154,7 @@ def _call(spec: BuildSpec, runner: Runner, result: BuildResult) -> BuildResult:
     """``--call METHOD``: buildx evaluates the build (checks, outline, targets) and prints the
     answer on its stdout; nothing is built, pushed or loaded."""
     require(runner, "--call", f"--call {spec.call}")
-    quiet = dataclasses.replace(spec, push=False, load=False)
+    quiet = replace(spec, push=False, load=False)
     done = runner.run(*build_argv(quiet, metadata_file=None), mutating=True, check=False)
     if done.dry_run:
         return result

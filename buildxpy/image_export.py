@@ -14,7 +14,6 @@ import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy import log
@@ -30,6 +29,7 @@ from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.file_install import check_target, install
 from buildxpy.input_text import check_command
 from buildxpy.platforms import Platform, parse
+from buildxpy.record import Record
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner, output_prefix
 
@@ -49,8 +49,7 @@ class LoadResult(ResultModel):
     refs: list[str]
 
 
-@dataclass(frozen=True)
-class PlannedExport:
+class PlannedExport(Record):
     platform: Platform
     path: Path
     tags: list[str]

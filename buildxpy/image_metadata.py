@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy import log
 from buildxpy.build_inputs import annotation_parts
 from buildxpy.errors import ConfigError
 from buildxpy.git_meta import GitFacts, TagRules, git_facts, oci_labels, parse_semver, tags_from_git
+from buildxpy.record import Record
 
 OCI_PREFIX = "org.opencontainers.image."
 MANAGED_KEYS = frozenset(
@@ -28,8 +28,7 @@ MANAGED_KEYS = frozenset(
 MAX_LICENSE_TEXT = 100
 
 
-@dataclass(frozen=True)
-class Metadata:
+class Metadata(Record):
     tags: tuple[str, ...]
     labels: Mapping[str, str]
     annotations: tuple[str, ...]

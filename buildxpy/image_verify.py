@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from buildxpy import log
 from buildxpy.docker_json import ImageConfig, load_json
@@ -30,6 +29,7 @@ from buildxpy.manifest import (
     registry_failure,
 )
 from buildxpy.platforms import Platform, parse
+from buildxpy.record import Record
 from buildxpy.runner import Runner
 from buildxpy.verify_report import PlatformVerdict, VerificationFailed, VerifyReport
 
@@ -38,8 +38,7 @@ CONFIG_READERS = 4
 FILE_READERS = 4
 
 
-@dataclass
-class _Entry:
+class _Entry(Record, frozen=False):
     """One platform's image in the index (or the lone manifest)."""
 
     platform: str  # as the index entry names it

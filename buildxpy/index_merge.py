@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from buildxpy import log
@@ -28,6 +27,7 @@ from buildxpy.manifest import (
 )
 from buildxpy.merge_options import MergeResult, Require, checked_annotations
 from buildxpy.platforms import Platform, parse
+from buildxpy.record import Record, replace
 from buildxpy.runner import Runner
 
 
@@ -112,8 +112,7 @@ def refuse_unless_met(problems: Mapping[str, str], required: Sequence[Platform])
         )
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(Record):
     digest: str
     attestations: int
 

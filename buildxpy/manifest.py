@@ -12,13 +12,13 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from buildxpy import log
 from buildxpy.docker_json import ImageConfig, ImageIndex, load_json, validate_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms import parse
+from buildxpy.record import Record
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Result, Runner
 from buildxpy.settings import REFERENCE, TAG
@@ -78,8 +78,7 @@ class ReleaseResult(ResultModel):
     verification: VerifyReport | None = None
 
 
-@dataclass(frozen=True)
-class VerifyOptions:
+class VerifyOptions(Record):
     """How a command that pushes checks what it pushed (``buildxpy.verify``)."""
 
     # The exact platform set expected; None: whatever the index lists.
@@ -105,8 +104,7 @@ def check_pushed(
 # --------------------------------------------------------------------------- references
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Record):
     repository: str
     tag: str | None = None
     digest: str | None = None
@@ -219,8 +217,7 @@ def wants_insecure(refs: Sequence[Reference]) -> bool:
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(Record):
     ref: str
     digest: str
     media_type: str

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from buildxpy.manifest import (
     parse_reference,
 )
 from buildxpy.platforms import parse
+from buildxpy.record import Record
 from buildxpy.runner import Runner
 
 if TYPE_CHECKING:
@@ -281,8 +281,7 @@ _SPEC: dict[str, _Field] = {
 # --------------------------------------------------------------------------- create
 
 
-@dataclass(frozen=True)
-class _Image:
+class _Image(Record):
     """One image the index will list."""
 
     platform: str
@@ -291,8 +290,7 @@ class _Image:
     os_features: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(Record):
     number: int
     source: Reference
     images: list[_Image]

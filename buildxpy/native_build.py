@@ -10,7 +10,6 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -22,6 +21,7 @@ from buildxpy.errors import BuildxpyError
 from buildxpy.image_build import BuildResult, build_image, check_build_inputs
 from buildxpy.platforms import Platform
 from buildxpy.progress_json import ProgressCapture, Shown
+from buildxpy.record import Record, field, replace
 from buildxpy.runner import Runner
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class NativeOptions:
+class NativeOptions(Record):
     require_native: bool = False
     # None: a report whenever buildxpy shows the progress itself (stderr is not a terminal).
     report: bool | None = None
@@ -184,8 +183,7 @@ def with_rawjson(spec: BuildSpec, capture: ProgressCapture | None) -> BuildSpec:
     return replace(spec, progress="rawjson") if capture is not None else spec
 
 
-@dataclass
-class Clock:
+class Clock(Record, frozen=False):
     """When the builds ran: wall-clock ends (to compare with BuildKit's step times) and the
     monotonic duration."""
 

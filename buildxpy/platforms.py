@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy.errors import ConfigError
 from buildxpy.input_text import utf8_error
+from buildxpy.record import Record
 
 # containerd's isKnownOS, plus the WebAssembly system interfaces Docker's Wasm workloads name.
 KNOWN_OS = frozenset(
@@ -64,8 +64,7 @@ QEMU_NAMES = {
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-@dataclass(frozen=True, order=True)
-class Platform:
+class Platform(Record, order=True):
     os: str
     arch: str
     variant: str = ""

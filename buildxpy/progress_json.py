@@ -15,15 +15,15 @@ import binascii
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from buildxpy.record import Record, field
 
 Shown = Literal["plain", "quiet", "raw"]
 
 
-@dataclass
-class Step:
+class Step(Record, frozen=False):
     """One BuildKit vertex: a Dockerfile instruction, a context transfer, an export."""
 
     digest: str
@@ -38,8 +38,7 @@ class Step:
         return sum((end - start).total_seconds() for start, end in self.runs if end is not None)
 
 
-@dataclass
-class StepLog:
+class StepLog(Record, frozen=False):
     """What one streamed build did, step by step."""
 
     argv: list[str]

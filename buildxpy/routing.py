@@ -20,7 +20,6 @@ one another node runs natively (the cause of docker/buildx#1686 and #2119).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
@@ -28,6 +27,7 @@ from pydantic import Field
 from buildxpy.emulation import runs_natively
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms import Platform, parse
+from buildxpy.record import Record
 from buildxpy.result_model import ResultModel
 
 Matched = Literal["configured", "reported", "predicted", "first node", "only node"]
@@ -89,8 +89,7 @@ class NotNative(BuildxpyError):
     """``require_native`` is set and a platform would be built under emulation."""
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(Record):
     platform: Platform
     source: Matched
 

@@ -17,12 +17,12 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, TextIO, TypeVar
 
 from buildxpy import log, redact
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
 from buildxpy.input_text import check_command
+from buildxpy.record import Record, field
 
 INSTALL_HINT = (
     "docker CLI not found on PATH; install Docker Engine and the buildx plugin "
@@ -66,16 +66,14 @@ def output_prefix(prefix: str | None) -> Iterator[None]:
         _output_prefix.reset(token)
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(Record):
     exit_code: int
     stdout: str = ""
     stderr: str = ""
     stderr_tail: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Record):
     argv: list[str]
     exit_code: int
     stdout: str

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -136,16 +137,18 @@ def parse_pair(item: str) -> tuple[str, str]:
     return key.strip(), val
 
 
-def _to_platform(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return parse(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-    return value
+def _to_platform(value: Any) -> Platform:
+    if isinstance(value, Platform):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a platform such as linux/arm64, got {type(value).__name__}")
+    try:
+        return parse(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
-PlatformField = Annotated[Platform, BeforeValidator(_to_platform), PlainSerializer(str)]
+PlatformField = Annotated[Platform, PlainValidator(_to_platform), PlainSerializer(str)]
 PlatformList = Annotated[list[PlatformField], BeforeValidator(_split_list)]
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_split_map)]

@@ -10,9 +10,10 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar
+
+from buildxpy.record import Record, field, field_names
 
 if TYPE_CHECKING:
     from buildxpy.runner import Runner
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
 A = TypeVar("A", bound="Globals")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Globals:
+class Globals(Record, kw_only=True):
     """What every command is given: the global options and the settings flags the user gave.
     Each command declares a subclass with its own options and takes exactly that."""
 
@@ -38,17 +38,16 @@ class Globals:
     def from_namespace(cls, namespace: argparse.Namespace) -> Self:
         # A parser may leave out an option its command does not offer: the field's default holds.
         values = {
-            f.name: getattr(namespace, f.name)
-            for f in fields(cls)
-            if f.name != "overrides" and hasattr(namespace, f.name)
+            name: getattr(namespace, name)
+            for name in field_names(cls)
+            if name != "overrides" and hasattr(namespace, name)
         }
         if values.get("config") is not None:
             values["config"] = Path(values["config"])
         return cls(**values, overrides=flag_overrides(namespace))
 
 
-@dataclass(frozen=True, kw_only=True)
-class JsonArgs(Globals):
+class JsonArgs(Globals, kw_only=True):
     json: bool = False
 
 

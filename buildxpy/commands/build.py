@@ -3,7 +3,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
@@ -18,14 +17,14 @@ from buildxpy.commands._common import (
     make_runner,
     print_json,
 )
+from buildxpy.record import replace
 
 if TYPE_CHECKING:
     from buildxpy.runner import Runner
     from buildxpy.settings import Settings
 
 
-@dataclass(frozen=True, kw_only=True)
-class BuildArgs(JsonArgs):
+class BuildArgs(JsonArgs, kw_only=True):
     plan: bool = False
     report: bool | None = None
     by_digest: bool = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
@@ -22,16 +21,14 @@ if TYPE_CHECKING:
     from buildxpy.builders import Builder
 
 
-@dataclass(frozen=True, kw_only=True)
-class SetupArgs(JsonArgs):
+class SetupArgs(JsonArgs, kw_only=True):
     force: bool = False
     bootstrap: bool = True
     use: bool = False
     timeout: float = 300.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class NamedArgs(JsonArgs):
+class NamedArgs(JsonArgs, kw_only=True):
     """``inspect``, ``rm``, ``use``, ``stop``: NAME, else the configured builder."""
 
     name: str | None = None

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import (
@@ -15,8 +14,7 @@ from buildxpy.commands._common import (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class DoctorArgs(JsonArgs):
+class DoctorArgs(JsonArgs, kw_only=True):
     pass
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
@@ -20,8 +19,7 @@ from buildxpy.commands._common import (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExportArgs(JsonArgs):
+class ExportArgs(JsonArgs, kw_only=True):
     report: bool | None = None
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import JsonArgs, add_command, add_json_flag, make_runner, print_json
@@ -20,8 +19,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-@dataclass(frozen=True, kw_only=True)
-class LoadArgs(JsonArgs):
+class LoadArgs(JsonArgs, kw_only=True):
     tarballs: list[str]
 
 

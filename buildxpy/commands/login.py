@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import Globals, add_command, make_runner
@@ -19,8 +18,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="read the password from standard input")  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class LoginArgs(Globals):
+class LoginArgs(Globals, kw_only=True):
     registry: str
     username: str
     password_stdin: bool = False

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,16 +54,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(inspect)
 
 
-@dataclass(frozen=True, kw_only=True)
-class CreateArgs(JsonArgs):
+class CreateArgs(JsonArgs, kw_only=True):
     ref: str | None = None
     sources: list[str]
     backend: Backend = "imagetools"
     from_spec: Path | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class InspectArgs(JsonArgs):
+class InspectArgs(JsonArgs, kw_only=True):
     ref: str
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ from buildxpy.commands._common import (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class MergeArgs(JsonArgs):
+class MergeArgs(JsonArgs, kw_only=True):
     records: list[str]
     from_dir: Path | None = None
     require: str | None = None

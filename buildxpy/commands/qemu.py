@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import (
@@ -34,8 +33,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-@dataclass(frozen=True, kw_only=True)
-class QemuInstallArgs(JsonArgs):
+class QemuInstallArgs(JsonArgs, kw_only=True):
     binfmt_image: str | None = None
     force: bool = False
 

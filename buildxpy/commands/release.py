@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import Any
 
 from buildxpy.commands._common import (
@@ -31,8 +30,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReleaseArgs(JsonArgs):
+class ReleaseArgs(JsonArgs, kw_only=True):
     version: str
     from_tag: str = "latest"
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
@@ -32,8 +31,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-@dataclass(frozen=True, kw_only=True)
-class VerifyArgs(JsonArgs):
+class VerifyArgs(JsonArgs, kw_only=True):
     ref: str
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from buildxpy.build_cache import DefaultCache, cache_flags
 from buildxpy.build_spec import spec_from_settings
 from buildxpy.errors import ConfigError
 from buildxpy.platforms import parse
+from buildxpy.record import replace
 
 META = "dist/build-metadata.json"
 HEAD = ["buildx", "build", "--builder", "buildxpy", "--platform", "linux/amd64,linux/arm64"]
