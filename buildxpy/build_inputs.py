@@ -23,25 +23,26 @@ ULIMIT_NAMES = frozenset({
 })  # fmt: skip
 ATTEST_TYPES = frozenset({"sbom", "provenance"})
 
-_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ANNOTATION = re.compile(
-    r"^(?:(?P<level>[a-z-]+)(?:\[(?P<platforms>[^\]]+)\])?:)?(?P<key>[^=:\s][^=\s]*)=(?P<value>.*)$",
-    re.DOTALL,
+# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
+_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_ANNOTATION = (
+    r"(?s)^(?:(?P<level>[a-z-]+)(?:\[(?P<platforms>[^\]]+)\])?:)?"
+    r"(?P<key>[^=:\s][^=\s]*)=(?P<value>.*)$"
 )
-_HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
-_SHM = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:[bkmgtBKMGT](?:[bB]|i[bB])?)?$")
-_ULIMIT = re.compile(r"^(?P<name>[a-z]+)=(?P<soft>-?[0-9]+)(?::(?P<hard>-?[0-9]+))?$")
+_HOST = r"^[A-Za-z0-9_.-]+$"
+_SHM = r"^[0-9]+(?:\.[0-9]+)?(?:[bkmgtBKMGT](?:[bB]|i[bB])?)?$"
+_ULIMIT = r"^(?P<name>[a-z]+)=(?P<soft>-?[0-9]+)(?::(?P<hard>-?[0-9]+))?$"
 # An entitlement: `network.host`, `security.insecure`, and newer ones with a value (`fs.read=/x`,
 # `device=…`); buildx itself decides which its version knows.
-_ENTITLEMENT = re.compile(r"^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*(?:=.+)?$")
-_STAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_ENTITLEMENT = r"^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*(?:=.+)?$"
+_STAGE = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
 
 def check_ssh(value: str) -> str:
     """``default``, ``ID``, ``ID=SOCKET`` or ``ID=KEY[,KEY…]``."""
     ident, eq, paths = value.partition("=")
-    if not _ID.match(ident) or (eq and not all(p.strip() for p in paths.split(","))):
+    if not re.match(_ID, ident) or (eq and not all(p.strip() for p in paths.split(","))):
         raise ValueError(f"invalid ssh {value!r}: expected default or ID[=SOCKET|KEY[,KEY]]")
     return value
 
@@ -65,7 +66,7 @@ def check_attest(value: str) -> str:
 
 def check_annotation(value: str) -> str:
     """``[LEVEL[PLATFORMS]:]KEY=VALUE`` with LEVEL one of buildx's four."""
-    match = _ANNOTATION.match(value)
+    match = re.match(_ANNOTATION, value)
     if match is None or (match["level"] and match["level"] not in ANNOTATION_LEVELS):
         raise ValueError(
             f"invalid annotation {value!r}: expected [manifest|index|manifest-descriptor|"
@@ -76,7 +77,7 @@ def check_annotation(value: str) -> str:
 
 def annotation_parts(value: str) -> tuple[str, str, str]:
     """(level with any platform part, key, value); no level means ``manifest``, as buildx has it."""
-    match = _ANNOTATION.match(value)
+    match = re.match(_ANNOTATION, value)
     if match is None:
         raise ValueError(f"invalid annotation {value!r}")
     level = match["level"] or "manifest"
@@ -95,13 +96,13 @@ def check_add_host(value: str) -> str:
     """``HOST:IP`` (buildx's form everywhere) or ``HOST=IP`` (newer buildx)."""
     sep = "=" if "=" in value else ":"
     host, _, address = value.partition(sep)
-    if not _HOST.match(host) or not address.strip():
+    if not re.match(_HOST, host) or not address.strip():
         raise ValueError(f"invalid add-host {value!r}: expected HOST:IP")
     return value
 
 
 def check_allow(value: str) -> str:
-    if not _ENTITLEMENT.match(value):
+    if not re.match(_ENTITLEMENT, value):
         raise ValueError(
             f"invalid allow {value!r}: expected an entitlement such as network.host or "
             "security.insecure"
@@ -110,13 +111,13 @@ def check_allow(value: str) -> str:
 
 
 def check_shm_size(value: str) -> str:
-    if not _SHM.match(value):
+    if not re.match(_SHM, value):
         raise ValueError(f"invalid shm-size {value!r}: expected a size such as 2g or 512m")
     return value
 
 
 def check_ulimit(value: str) -> str:
-    match = _ULIMIT.match(value)
+    match = re.match(_ULIMIT, value)
     if match is None or match["name"] not in ULIMIT_NAMES:
         raise ValueError(
             f"invalid ulimit {value!r}: expected NAME=SOFT[:HARD] with NAME one of "
@@ -132,13 +133,13 @@ def check_ulimit(value: str) -> str:
 
 
 def check_stage(value: str) -> str:
-    if not _STAGE.match(value):
+    if not re.match(_STAGE, value):
         raise ValueError(f"invalid no-cache-filter {value!r}: expected a stage name")
     return value
 
 
 def check_secret_env(ident: str, variable: str) -> None:
-    if not _ID.match(ident) or not _ENV_NAME.match(variable):
+    if not re.match(_ID, ident) or not re.match(_ENV_NAME, variable):
         raise ValueError(
             f"invalid secret env {ident}={variable}: expected ID=ENVVAR (a variable's name, "
             "never its value)"

@@ -28,11 +28,12 @@ from buildxpy.record import Record
 CONFIG_NAME = "buildkitd.toml"
 # Where buildx puts the files a configuration names, inside the BuildKit container.
 CONTAINER_CONFIG_DIR = "/etc/buildkit/"
-_REGISTRY = re.compile(
+# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
+_REGISTRY = (
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
     r"|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$"
 )
-_MIRROR = re.compile(r"^(?:https?://)?[A-Za-z0-9\[][A-Za-z0-9.:\[\]-]*(?:/[A-Za-z0-9._/-]*)?$")
+_MIRROR = r"^(?:https?://)?[A-Za-z0-9\[][A-Za-z0-9.:\[\]-]*(?:/[A-Za-z0-9._/-]*)?$"
 HEADER = "# Written by buildxpy from [builder.buildkitd]: change that table, not this file.\n"
 
 
@@ -52,7 +53,7 @@ class RegistryTable(BaseModel):
     @classmethod
     def _mirrors(cls, mirrors: list[str]) -> list[str]:
         for mirror in mirrors:
-            if not _MIRROR.match(mirror):
+            if not re.match(_MIRROR, mirror):
                 raise ValueError(f"invalid registry mirror {mirror!r}: expected HOST[:PORT][/PATH]")
         return mirrors
 
@@ -70,7 +71,7 @@ class BuildkitdTable(BaseModel):
     @classmethod
     def _registry_names(cls, registry: dict[str, RegistryTable]) -> dict[str, RegistryTable]:
         for name in registry:
-            if not _REGISTRY.match(name):
+            if not re.match(_REGISTRY, name):
                 raise ValueError(f"invalid registry name {name!r}: expected HOST[:PORT]")
         return registry
 

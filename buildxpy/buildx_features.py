@@ -13,7 +13,8 @@ from buildxpy.errors import CommandFailed, ConfigError
 from buildxpy.runner import Runner
 
 FLAG_SINCE: dict[str, tuple[int, int]] = {"--annotation": (0, 12), "--call": (0, 15)}
-_VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.(\d+))?")
+# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
+_VERSION = r"\bv?(\d+)\.(\d+)(?:\.(\d+))?"
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -21,7 +22,7 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     ``… v0.20.1-desktop.2 …``: the first version after the module path."""
     words = text.split()
     rest = " ".join(words[1:]) if words and "buildx" in words[0] else text
-    match = _VERSION.search(rest)
+    match = re.search(_VERSION, rest)
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3] or 0)

@@ -32,7 +32,7 @@ class DigestRecord(ResultModel):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        if not REPOSITORY.match(value):
+        if not re.match(REPOSITORY, value):
             raise ValueError(f"invalid image {value!r}")
         return value
 

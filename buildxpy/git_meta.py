@@ -27,19 +27,20 @@ MAX_TAG_LENGTH = 128
 # only while checked out: a feature branch then simply has no default branch to compare with.
 MAINLINE_BRANCHES = ("main", "master")
 
+# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
 _NUMBER = r"0|[1-9][0-9]*"
 _PRE_ID = r"0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*"
-_SEMVER = re.compile(
+_SEMVER = (
     rf"^v?(?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})\.(?P<patch>{_NUMBER})"
     rf"(?:-(?P<pre>(?:{_PRE_ID})(?:\.(?:{_PRE_ID}))*))?"
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
-_NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_.-]+")
-_PREFIX = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
-_SUFFIX = re.compile(r"^[A-Za-z0-9_.-]*$")
-_SCP_REMOTE = re.compile(r"^(?:[^@/]+@)?(?P<host>[A-Za-z0-9.-]{2,}):(?P<path>[^/].*)$")
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
-_PR_REF = re.compile(r"^refs/pull/(?P<number>[0-9]+)/(?:merge|head)$")
+_NOT_IN_TAG = r"[^A-Za-z0-9_.-]+"
+_PREFIX = r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$"
+_SUFFIX = r"^[A-Za-z0-9_.-]*$"
+_SCP_REMOTE = r"^(?:[^@/]+@)?(?P<host>[A-Za-z0-9.-]{2,}):(?P<path>[^/].*)$"
+_SHA = r"^[0-9a-f]{7,64}$"
+_PR_REF = r"^refs/pull/(?P<number>[0-9]+)/(?:merge|head)$"
 _HTTP_SCHEMES = frozenset({"http", "https"})
 # Remotes reached over ssh or git:// are published over https on every common forge.
 _SSH_SCHEMES = frozenset({"ssh", "git", "git+ssh", "ssh+git"})
@@ -96,7 +97,7 @@ class TagRules(BaseModel):
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not _PREFIX.match(value) or len(value) > 64:
+        if not re.match(_PREFIX, value) or len(value) > 64:
             raise ValueError(
                 f"invalid tag prefix {value!r}: use at most 64 of letters, digits, '_', '.' "
                 "and '-', starting with a letter, digit or '_'"
@@ -106,7 +107,7 @@ class TagRules(BaseModel):
     @field_validator("suffix")
     @classmethod
     def _suffix(cls, value: str) -> str:
-        if not _SUFFIX.match(value) or len(value) > 64:
+        if not re.match(_SUFFIX, value) or len(value) > 64:
             raise ValueError(
                 f"invalid tag suffix {value!r}: use at most 64 of letters, digits, '_', '.' and '-'"
             )
@@ -115,7 +116,7 @@ class TagRules(BaseModel):
 
 def parse_semver(text: str) -> SemVer | None:
     """A semver.org version with an optional leading ``v``; ``None`` for anything else."""
-    match = _SEMVER.match(text)
+    match = re.match(_SEMVER, text)
     if match is None:
         return None
     pre = match["pre"]
@@ -135,7 +136,7 @@ def _precedence(version: SemVer) -> tuple[int, int, int, int, tuple[tuple[int, i
 
 def sanitize_tag(value: str) -> str:
     """Runs of characters a docker tag cannot hold become one ``-``: ``feature/x`` → ``feature-x``."""
-    return _NOT_IN_TAG.sub("-", value)
+    return re.sub(_NOT_IN_TAG, "-", value)
 
 
 def clean_remote_url(url: str) -> str | None:
@@ -160,7 +161,7 @@ def clean_remote_url(url: str) -> str | None:
         scheme = scheme if scheme in _HTTP_SCHEMES else "https"
         path = parts.path
     else:
-        match = _SCP_REMOTE.match(url)
+        match = re.match(_SCP_REMOTE, url)
         if match is None:
             return None
         scheme, netloc, path = "https", match["host"].lower(), match["path"]
@@ -332,7 +333,7 @@ def _github_ref(environ: Mapping[str, str]) -> str:
 
 
 def _parse_ref(ref: str, *, head_ref: str) -> tuple[RefKind, str, int | None]:
-    if match := _PR_REF.match(ref):
+    if match := re.match(_PR_REF, ref):
         return "pr", head_ref, int(match["number"])
     if ref.startswith("refs/tags/"):
         return "tag", ref.removeprefix("refs/tags/"), None
@@ -372,7 +373,7 @@ def _from_gitlab(cwd: Path, environ: Mapping[str, str]) -> GitFacts:
 def _ci_sha(environ: Mapping[str, str], name: str) -> str:
     # It becomes a git argument and a tag, so anything but a commit id is refused.
     sha = environ[name].strip().lower()
-    if not _SHA.match(sha):
+    if not re.match(_SHA, sha):
         raise ConfigError(f"{name} is not a commit id: {environ[name]!r}")
     return sha
 
@@ -388,7 +389,7 @@ def _from_checkout(cwd: Path) -> GitFacts:
     ]
     head, tags, branch, origin_head, remote = _answers(started)
     sha, _, seconds = (head or "").partition(" ")
-    if not _SHA.match(sha):
+    if not re.match(_SHA, sha):
         raise ConfigError(f'tags_from = "git": {cwd} is not in a git checkout with a commit')
     kind: RefKind
     # A tag on HEAD wins over the branch: building a tagged commit is building that release.

@@ -134,7 +134,7 @@ class Reference(Record):
 
 
 def parse_reference(text: str, *, what: str = "reference", digest_ok: bool = True) -> Reference:
-    match = REFERENCE.match(text.strip())
+    match = re.match(REFERENCE, text.strip())
     if not match or not text.strip():
         raise ConfigError(
             f"invalid {what} {text!r}: expected [registry[:port]/]name[:tag][@sha256:…] "
@@ -146,7 +146,7 @@ def parse_reference(text: str, *, what: str = "reference", digest_ok: bool = Tru
 
 
 def check_tag(tag: str, what: str) -> str:
-    if not TAG.match(tag):
+    if not re.match(TAG, tag):
         raise ConfigError(
             f"invalid {what} {tag!r}: use letters, digits, '_', '.' and '-' "
             "(up to 128, not starting with '.' or '-')"

@@ -44,18 +44,19 @@ DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 ARCHS_FILE = Path("docker/archs")
 FALSY = frozenset({"", "0", "false", "no"})
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 MAX_NAME = 100
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-REPOSITORY = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
-REFERENCE = re.compile(
+REPOSITORY = rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
+REFERENCE = (
     rf"^(?P<repo>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 _ENDPOINT_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
-_SSH = re.compile(r"^ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]+)?$")
+_SSH = r"^ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]+)?$"
 
 # Which environment variable sets which (possibly nested) key.
 ENV_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -162,7 +163,7 @@ def _check_name(value: str, what: str) -> str:
         raise ValueError(
             f"{what} name {value[:20]}… is {len(value)} characters long; use at most {MAX_NAME}"
         )
-    if not _NAME.match(value):
+    if not re.match(_NAME, value):
         raise ValueError(
             f"invalid {what} name {value!r}: use letters, digits, '.', '_' and '-' "
             "(starting with a letter or digit)"
@@ -198,7 +199,7 @@ class NodeConfig(BaseModel):
                     f"unsupported endpoint {value!r}: use a docker context name, "
                     "unix://, tcp:// or ssh://user@host[:port]"
                 )
-            if value.startswith("ssh://") and not _SSH.match(value):
+            if value.startswith("ssh://") and not re.match(_SSH, value):
                 raise ValueError(f"invalid ssh endpoint {value!r}: use ssh://user@host[:port]")
             return value
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", value):
@@ -311,7 +312,7 @@ class Settings(BaseSettings):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str | None) -> str | None:
-        if value is not None and not REPOSITORY.match(value):
+        if value is not None and not re.match(REPOSITORY, value):
             raise ValueError(
                 f"invalid image name {value!r}: expected [registry[:port]/]path in lowercase, "
                 "without a tag"
@@ -322,7 +323,7 @@ class Settings(BaseSettings):
     @classmethod
     def _tags(cls, tags: list[str]) -> list[str]:
         for tag in tags:
-            valid = REFERENCE.match(tag) if ("/" in tag or ":" in tag) else TAG.match(tag)
+            valid = re.match(REFERENCE, tag) if ("/" in tag or ":" in tag) else re.match(TAG, tag)
             if not valid:
                 raise ValueError(f"invalid tag {tag!r}")
         if not tags:
