@@ -45,14 +45,14 @@ if TYPE_CHECKING:
     )
 
 _PARTS = {
-    "ATTESTATION_TYPE": "oci",
+    "ATTESTATION_TYPE": "descriptor",
     "BuildMetadata": "metadata",
     "BuildWarning": "metadata",
     "BuildxCurrent": "buildx_ls",
     "ClientVersion": "engine",
     "ContainerConfig": "oci",
     "ContextEntry": "engine",
-    "Descriptor": "oci",
+    "Descriptor": "descriptor",
     "DockerInfo": "engine",
     "DockerJsonError": "_base",
     "DockerVersion": "engine",
@@ -64,8 +64,8 @@ _PARTS = {
     "ImageManifest": "oci",
     "LsBuilder": "buildx_ls",
     "LsNode": "buildx_ls",
-    "OciPlatform": "oci",
-    "REFERENCE_TYPE": "oci",
+    "OciPlatform": "descriptor",
+    "REFERENCE_TYPE": "descriptor",
     "RootFs": "oci",
     "ServerVersion": "engine",
     "VersionComponent": "engine",

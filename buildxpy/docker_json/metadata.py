@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from buildxpy.docker_json._base import _Model
-from buildxpy.docker_json.oci import Descriptor
+from buildxpy.docker_json.descriptor import Descriptor
 
 
 class BuildWarning(_Model):

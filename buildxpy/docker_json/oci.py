@@ -1,4 +1,5 @@
-"""OCI image indexes, manifests, descriptors and image configs, as registries serve them."""
+"""OCI image indexes, manifests and image configs, as registries serve them (descriptors and
+platforms are in ``descriptor``)."""
 
 from __future__ import annotations
 
@@ -9,39 +10,26 @@ from pydantic import (
 )
 
 from buildxpy.docker_json._base import _Model
+from buildxpy.docker_json.descriptor import (
+    ATTESTATION_TYPE,
+    REFERENCE_TYPE,
+    Descriptor,
+    OciPlatform,
+)
 
-ATTESTATION_TYPE = "attestation-manifest"
-REFERENCE_TYPE = "vnd.docker.reference.type"
-
-
-class OciPlatform(_Model):
-    architecture: str = ""
-    os: str = ""
-    os_version: str = Field("", alias="os.version")
-    os_features: list[str] = Field(default=[], alias="os.features")
-    variant: str = ""
-
-    @property
-    def text(self) -> str:
-        """``os/arch[/variant]``, the form buildx prints (the OS version is left out, as it does)."""
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-
-class Descriptor(_Model):
-    media_type: str = Field("", alias="mediaType")
-    digest: str
-    size: int = 0
-    platform: OciPlatform | None = None
-    annotations: dict[str, str] = Field(default={})
-    urls: list[str] = Field(default=[])
-    artifact_type: str = Field("", alias="artifactType")
-
-    @property
-    def is_attestation(self) -> bool:
-        """BuildKit's attestation manifests: marked by annotation, and always ``unknown/unknown``."""
-        if self.annotations.get(REFERENCE_TYPE) == ATTESTATION_TYPE:
-            return True
-        return self.platform is not None and self.platform.text == "unknown/unknown"
+# The descriptor's names stay importable from here, beside the models built on them.
+__all__ = [
+    "ATTESTATION_TYPE",
+    "REFERENCE_TYPE",
+    "ContainerConfig",
+    "Descriptor",
+    "HistoryEntry",
+    "ImageConfig",
+    "ImageIndex",
+    "ImageManifest",
+    "OciPlatform",
+    "RootFs",
+]
 
 
 class ImageIndex(_Model):
