@@ -10,7 +10,7 @@ from buildxpy import log
 from buildxpy.build_cache import DefaultCache, can_export_cache, choose
 from buildxpy.build_spec import BuildSpec
 from buildxpy.builder_state import docker_config_dir
-from buildxpy.git_meta import source_directory
+from buildxpy.git_queries import source_directory
 from buildxpy.image_metadata import compute, facts_for, project_license
 from buildxpy.record import replace
 from buildxpy.runner import Runner

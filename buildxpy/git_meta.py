@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from buildxpy.errors import ConfigError
+from buildxpy.git_queries import answers_for, on_github
 from buildxpy.record import Record
 
 RefKind = Literal["tag", "branch", "pr", "detached"]
@@ -171,56 +172,12 @@ def clean_remote_url(url: str) -> str | None:
     return f"{scheme}://{netloc}{path}"
 
 
-# What a checkout is asked; none needs another's answer, so all run at once.
-CHECKOUT_QUERIES: tuple[tuple[str, ...], ...] = (
-    ("-c", "log.showSignature=false", "log", "-1", "--format=%H %ct", "HEAD", "--"),
-    ("tag", "--points-at", "HEAD"),
-    ("symbolic-ref", "-q", "--short", "HEAD"),
-    ("symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"),
-    ("remote", "get-url", "origin"),
-)
-_prefetched: dict[Path, list[subprocess.Popen[str] | None]] = {}
-
-
-def source_directory(context: str) -> Path:
-    """Where git is asked: the build context when it is a local directory, else here."""
-    path = Path(context)
-    return path if "://" not in context and path.is_dir() else Path.cwd()
-
-
-def prefetch(context: str, environ: Mapping[str, str]) -> None:
-    """Start the checkout's queries for ``context`` now, for ``git_facts`` to read later: they
-    run while buildxpy reads its settings. Nothing is started where CI variables answer."""
-    if _from_ci(environ) or shutil.which("git") is None:
-        return
-    directory = source_directory(context).resolve()
-    if directory not in _prefetched:
-        _prefetched[directory] = [_start_git(directory, query) for query in CHECKOUT_QUERIES]
-
-
-def forget_prefetched() -> None:
-    """Wait for and drop the queries ``prefetch`` started that nothing read."""
-    for started in _prefetched.values():
-        _answers(started)
-    _prefetched.clear()
-
-
-def _from_ci(environ: Mapping[str, str]) -> bool:
-    return _on_github(environ) or bool(environ.get("CI_COMMIT_SHA"))
-
-
-def _on_github(environ: Mapping[str, str]) -> bool:
-    return bool(
-        environ.get("GITHUB_SHA") and (environ.get("GITHUB_REF") or environ.get("GITHUB_REF_NAME"))
-    )
-
-
 def git_facts(cwd: Path, environ: Mapping[str, str]) -> GitFacts:
     """The ref, commit and remote being built: from CI variables, else from the checkout at ``cwd``.
 
     git runs directly through subprocess, not buildxpy's docker Runner: these are read-only git queries.
     """
-    if _on_github(environ):
+    if on_github(environ):
         return _from_github(cwd, environ)
     if environ.get("CI_COMMIT_SHA"):
         return _from_gitlab(cwd, environ)
@@ -384,10 +341,7 @@ def _from_checkout(cwd: Path) -> GitFacts:
             'tags_from = "git" needs git on PATH or CI variables (GITHUB_REF and GITHUB_SHA, '
             "or CI_COMMIT_SHA); found neither"
         )
-    started = _prefetched.pop(cwd.resolve(), None) or [
-        _start_git(cwd, query) for query in CHECKOUT_QUERIES
-    ]
-    head, tags, branch, origin_head, remote = _answers(started)
+    head, tags, branch, origin_head, remote = answers_for(cwd)
     sha, _, seconds = (head or "").partition(" ")
     if not re.match(_SHA, sha):
         raise ConfigError(f'tags_from = "git": {cwd} is not in a git checkout with a commit')
@@ -450,25 +404,6 @@ def _git(cwd: Path, *args: str) -> str | None:
     except OSError:
         return None
     return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _answers(started: list[subprocess.Popen[str] | None]) -> list[str | None]:
-    """What each started query printed, trimmed; None for one that failed or could not start."""
-    answers: list[str | None] = []
-    for proc in started:
-        out, _ = proc.communicate() if proc else (None, None)
-        answers.append(out.strip() if proc and out is not None and proc.returncode == 0 else None)
-    return answers
-
-
-def _start_git(cwd: Path, args: tuple[str, ...]) -> subprocess.Popen[str] | None:
-    quiet = subprocess.DEVNULL
-    try:
-        return subprocess.Popen(
-            ["git", *args], cwd=cwd, stdin=quiet, stdout=subprocess.PIPE, stderr=quiet, text=True
-        )
-    except OSError:
-        return None
 
 
 def _read_event(path: str | None) -> object:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from buildxpy import git_meta, log, redact
+from buildxpy import git_queries, log, redact
 from tests.fakes import FakeRunner
 
 
@@ -25,7 +25,7 @@ def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     redact.clear_secrets()
     # A build that stopped before reading its checkout leaves the git queries it started.
-    git_meta.forget_prefetched()
+    git_queries.forget_prefetched()
 
 
 @pytest.fixture

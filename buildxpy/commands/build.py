@@ -71,20 +71,22 @@ def add_native_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: BuildArgs) -> int:
-    from buildxpy import ci_outputs
-    from buildxpy.build_spec import spec_from_settings
     from buildxpy.errors import ConfigError
-    from buildxpy.native_build import NativeOptions, native_build
 
     if args.split and args.by_digest:
         raise ConfigError("--split already builds each platform by digest: give one of them")
     if args.require is not None and not args.split:
         raise ConfigError("--require applies to the merge of --split")
     if not args.plan:
-        # The checkout's git queries (for tags and labels) run while the settings load.
-        from buildxpy.git_meta import prefetch
+        # The checkout's git queries (for tags and labels) run while the models load and the
+        # settings are read.
+        from buildxpy.git_queries import prefetch
 
         prefetch(args.overrides.get("context") or ".", os.environ)
+    from buildxpy import ci_outputs
+    from buildxpy.build_spec import spec_from_settings
+    from buildxpy.native_build import NativeOptions, native_build
+
     settings = load_settings(args)
     runner = make_runner(args)
     if args.plan:

@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from buildxpy import git_meta
+from buildxpy import git_queries
 from buildxpy.errors import ConfigError
 from buildxpy.git_meta import (
     GitFacts,
@@ -545,25 +546,34 @@ def test_prefetched_queries_answer_as_asking_then_would(repo: Path) -> None:
     them are the facts, and they are used once."""
     git(repo, "tag", "v1.2.3")
     fresh = git_facts(repo, NO_CI)
-    git_meta.prefetch(str(repo), NO_CI)
-    assert repo.resolve() in git_meta._prefetched
+    git_queries.prefetch(str(repo), NO_CI)
+    assert repo.resolve() in git_queries._prefetched
     assert git_facts(repo, NO_CI) == fresh
-    assert repo.resolve() not in git_meta._prefetched
+    assert repo.resolve() not in git_queries._prefetched
     assert fresh.ref_kind == "tag"
     assert fresh.ref_name == "v1.2.3"
 
 
 def test_nothing_is_prefetched_where_ci_variables_answer(repo: Path) -> None:
-    git_meta.prefetch(str(repo), {"CI_COMMIT_SHA": head(repo)})
-    git_meta.prefetch(str(repo), {"GITHUB_SHA": head(repo), "GITHUB_REF": "refs/heads/main"})
-    assert git_meta._prefetched == {}
+    git_queries.prefetch(str(repo), {"CI_COMMIT_SHA": head(repo)})
+    git_queries.prefetch(str(repo), {"GITHUB_SHA": head(repo), "GITHUB_REF": "refs/heads/main"})
+    assert git_queries._prefetched == {}
 
 
 def test_a_prefetch_for_another_directory_is_not_taken(repo: Path, tmp_path: Path) -> None:
     other = make_repo(tmp_path / "other", branch="trunk")
-    git_meta.prefetch(str(other), NO_CI)
+    git_queries.prefetch(str(other), NO_CI)
     facts = git_facts(repo, NO_CI)
     assert (facts.ref_kind, facts.ref_name, facts.sha) == ("branch", "main", head(repo))
-    assert other.resolve() in git_meta._prefetched
-    git_meta.forget_prefetched()
-    assert git_meta._prefetched == {}
+    assert other.resolve() in git_queries._prefetched
+    git_queries.forget_prefetched()
+    assert git_queries._prefetched == {}
+
+
+def test_starting_the_queries_loads_no_models() -> None:
+    """`build` starts git before anything heavy is imported: the module that starts it is light."""
+    script = "import sys, buildxpy.git_queries; print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'buildxpy.git_meta'))))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
