@@ -7,7 +7,6 @@ Only argparse and the light command modules load before a command runs, so ``--h
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import signal
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import NoReturn
 
+from buildxpy import startup_gc
 from buildxpy._version import __version__
 
 # Each module under buildxpy.commands adds its sub-commands with `register(subparsers, common)`.
@@ -100,9 +100,8 @@ def run() -> NoReturn:
     commands buildxpy wraps; all output is flushed and every temporary file is already removed by
     then, so the process ends at once.
     """
-    # Imports build many objects that live for the whole run: collecting garbage while they are
-    # made is wasted time, so collection is paused until the command starts its work (main).
-    gc.disable()
+    # Until docker runs, collecting garbage would only rescan what start-up builds (startup_gc).
+    startup_gc.pause()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -127,9 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     verbosity = -1 if args.quiet else args.verbose
     log.configure(args.log_format, verbosity)
-    # Start-up is over: what it built lives for the whole run and need never be scanned again.
-    gc.freeze()
-    gc.enable()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args) or EXIT_OK)
@@ -157,3 +153,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+        # A command that ran no docker process resumes collection here (see startup_gc).
+        startup_gc.resume()

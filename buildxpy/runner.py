@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, Any, Protocol, TextIO, TypeVar
 
-from buildxpy import log, redact
+from buildxpy import log, redact, startup_gc
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
 from buildxpy.input_text import check_command
 from buildxpy.record import Record, field
@@ -117,6 +117,7 @@ class Runner:
 
     def _started(self, proc: Any) -> None:
         """What ``while_running`` queued; a failure among it stops ``proc`` (None: no process)."""
+        startup_gc.resume()
         with self._lock:
             pending, self._while_running = self._while_running, []
         try:
