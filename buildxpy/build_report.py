@@ -190,7 +190,7 @@ def make_report(
         _platform_report(target, per_target.get(target, []), plan, shares.get(target, 0.0))
         for target in targets
     ]
-    return BuildReport(
+    return BuildReport.model_construct(
         platforms=reports,
         shared_s=round(shares.get(SHARED, 0.0), 3),
         busy_s=round(busy, 3),
@@ -219,7 +219,7 @@ def _platform_report(
     emulated = [(s, n) for s, n in items if _is_emulated(host, n)]
     runs = [(s, n) for s, n in emulated if not s.cached]
     slowest = sorted(runs, key=lambda item: item[0].seconds, reverse=True)[:SLOWEST]
-    return PlatformReport(
+    return PlatformReport.model_construct(
         platform=target,
         node=route.node if route else None,
         native=route.native if route else None,
@@ -229,7 +229,8 @@ def _platform_report(
         cached=sum(1 for s, _ in items if s.cached),
         emulated_s=round(_length(_intervals(s for s, _ in emulated)), 3),
         slowest_emulated_runs=[
-            SlowStep(name=s.name, stage=n.stage, seconds=round(s.seconds, 3)) for s, n in slowest
+            SlowStep.model_construct(name=s.name, stage=n.stage, seconds=round(s.seconds, 3))
+            for s, n in slowest
         ],
         cross_compile=cross_compile_hints(emulated, items),
     )

@@ -108,7 +108,7 @@ def _result(
     pushed: bool = False,
     metadata_file: str | None = None,
 ) -> BuildResult:
-    return BuildResult(
+    return BuildResult.model_construct(
         digest=digest,
         tags=list(spec.tags),
         platforms=[str(p) for p in spec.platforms],
@@ -119,10 +119,9 @@ def _result(
 
 
 def prepare_models() -> None:
-    """The schemas of the metadata file and of the result, made while docker builds
-    (``Runner.while_running``) rather than after it."""
+    """The metadata file's schema, made while docker builds (``Runner.while_running``) rather
+    than after it."""
     docker_json.BuildMetadata.model_rebuild()
-    BuildResult.model_rebuild()
 
 
 def _verify(runner: Runner, spec: BuildSpec, result: BuildResult, digest: str) -> BuildResult:

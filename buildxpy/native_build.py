@@ -108,11 +108,9 @@ def _native_result(
 
 
 def _prepare_models() -> None:
-    """The result's and the report's models, loaded while docker builds."""
-    from buildxpy.build_report import BuildReport
+    """The result's and the report's modules, loaded while docker builds."""
+    from buildxpy.build_report import BuildReport  # noqa: F401
     from buildxpy.build_results import NativeBuildResult  # noqa: F401
-
-    BuildReport.model_rebuild()
 
 
 class Later(Generic[T]):

@@ -11,5 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 class ResultModel(BaseModel):
     # A run builds a handful of the results it could return: each schema is made on first use,
-    # not when its module is imported.
+    # not when its module is imported. The results a plain build makes from values it has already
+    # checked (its result, routing plan and report) are made with `model_construct`: their schemas
+    # are built only when something validates or serializes them (`--json`).
     model_config = ConfigDict(defer_build=True)

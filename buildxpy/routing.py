@@ -197,7 +197,7 @@ def plan_routes(
     for platform, (index, matched) in zip(platforms, chosen, strict=True):
         node = nodes[index]
         routes.append(
-            Route(
+            Route.model_construct(
                 platform=str(platform),
                 node=node.name,
                 endpoint=node.endpoint,
@@ -216,7 +216,7 @@ def plan_routes(
             "node's BuildKit reports (QEMU's included), known only once it boots, so this plan "
             "assumed each such node reports its own platform only"
         )
-    return RoutingPlan(
+    return RoutingPlan.model_construct(
         builder=builder,
         driver=driver,
         nodes=list(nodes),

@@ -48,7 +48,9 @@ def routing_plan(
         driver = DOCKER_DRIVER
     else:
         nodes = [
-            RouteNode(name=n.name, endpoint=n.endpoint, configured=list(n.platforms))
+            RouteNode.model_construct(
+                name=n.name, endpoint=n.endpoint, configured=list(n.platforms)
+            )
             for n in stored.nodes
         ]
         driver = stored.driver
@@ -94,7 +96,7 @@ def docker_driver_node(runner: Runner, builder: str, state: BuilderState) -> Rou
             )
         else:
             native = state.natives[key] = str(found)
-    return RouteNode(name=builder, endpoint=builder, native=native)
+    return RouteNode.model_construct(name=builder, endpoint=builder, native=native)
 
 
 def cache_key(endpoint: str) -> str:
