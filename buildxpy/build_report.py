@@ -35,16 +35,15 @@ from buildxpy.routing import RoutingPlan
 
 SHARED = ""
 SLOWEST = 3
-_INDEX = re.compile(r"^\d+/\d+$")
-COMPILERS = re.compile(
+# Patterns are strings: `re` compiles each on first use and keeps it (most builds emulate nothing).
+_INDEX = r"^\d+/\d+$"
+COMPILERS = (
     r"\b(go (?:build|install)|cargo (?:build|install)|rustc|gcc|g\+\+|clang(?:\+\+)?|make|cmake|"
     r"ninja|meson|javac|mvn|gradle|dotnet (?:build|publish)|tsc|(?:npm|yarn|pnpm) (?:run )?build|"
     r"zig build|swift build|ghc|cabal build|stack build)\b"
 )
 
-INSTALLS = re.compile(
-    r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|pip3?|npm|gem) (?:install|add|ci)\b"
-)
+INSTALLS = r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|pip3?|npm|gem) (?:install|add|ci)\b"
 
 
 class SlowStep(ResultModel):
@@ -100,7 +99,7 @@ def parse_name(name: str, single: str | None = None) -> Named:
     if words and words[0].split("/", 1)[0] in KNOWN_OS and "/" in words[0]:
         runs_on, _, cross = words.pop(0).partition("->")
         target = _cross_target(runs_on, cross) if cross else runs_on
-    if words and _INDEX.match(words[-1]):
+    if words and re.match(_INDEX, words[-1]):
         words.pop()
     stage = " ".join(words) or None
     if stage == "internal":
@@ -271,9 +270,9 @@ def cross_compile_hints(
 def compiler_in(command: str) -> str | None:
     """The compiler or build tool a ``RUN`` command runs; installing one does not count."""
     for part in re.split(r"&&|\|\||;|\n", command):
-        if INSTALLS.search(part):
+        if re.search(INSTALLS, part):
             continue
-        found = COMPILERS.search(part)
+        found = re.search(COMPILERS, part)
         if found:
             return found.group(1)
     return None

@@ -18,7 +18,7 @@ from buildxpy.result_model import ResultModel
 from buildxpy.settings import REPOSITORY
 
 RECORDS_DIR = "digests"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = r"^sha256:[0-9a-f]{64}$"
 
 
 class DigestRecord(ResultModel):
@@ -47,7 +47,7 @@ class DigestRecord(ResultModel):
     @field_validator("digest")
     @classmethod
     def _digest(cls, value: str) -> str:
-        if not _DIGEST.match(value):
+        if not re.match(_DIGEST, value):
             raise ValueError(f"invalid digest {value!r}: expected sha256:<64 hex digits>")
         return value
 
