@@ -3,16 +3,27 @@ and the records' models while docker builds, not before."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
 from pydantic import Field
 
 from buildxpy.build_report import BuildReport
-from buildxpy.digest_records import DigestRecord
 from buildxpy.image_build import BuildResult
-from buildxpy.merge_options import MergeResult
 from buildxpy.routing import RoutingPlan
+
+if TYPE_CHECKING:
+    from buildxpy.digest_records import DigestRecord
+    from buildxpy.merge_options import MergeResult
 
 
 class NativeBuildResult(BuildResult):
+    # Only builds by digest and split builds fill these; their models load with the schema.
+    _late_types: ClassVar[Mapping[str, str]] = {
+        "DigestRecord": "buildxpy.digest_records",
+        "MergeResult": "buildxpy.merge_options",
+    }
+
     plan: RoutingPlan | None = None
     report: BuildReport | None = None
     # --by-digest and --split: the records written (or kept from an earlier run).

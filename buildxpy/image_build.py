@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from buildxpy import docker_json, log, redact
 from buildxpy.build_argv import build_argv
@@ -21,10 +22,10 @@ from buildxpy.input_text import check_command
 from buildxpy.record import replace
 from buildxpy.result_model import ResultModel
 from buildxpy.runner import Runner
-from buildxpy.verify_report import VerifyReport
 
 if TYPE_CHECKING:
     from buildxpy.docker_json import BuildMetadata
+    from buildxpy.verify_report import VerifyReport
 
 # Kept in the output directory after each successful build, next to what `export` writes, so CI
 # steps and people can read the digest and buildx's other facts after the run.
@@ -33,6 +34,10 @@ METADATA_WHAT = "cannot write the build metadata to"
 
 
 class BuildResult(ResultModel):
+    # A plain build never serializes its result unless --json asks: the verification's models
+    # load with the schema (ResultModel._late_types).
+    _late_types: ClassVar[Mapping[str, str]] = {"VerifyReport": "buildxpy.verify_report"}
+
     digest: str | None
     tags: list[str]
     platforms: list[str]

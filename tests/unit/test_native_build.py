@@ -551,3 +551,27 @@ def test_a_plan_that_fails_during_the_build_leaves_the_build_done(
     assert code == 0
     assert json.loads(out)["plan"] is None
     assert "no routing plan and no emulation report" in err
+
+
+def test_a_plain_result_loads_the_split_and_verify_models_only_when_serialized() -> None:
+    """A plain build's result never loads the digest records', merge's or verification's models,
+    and still serializes every field once --json asks."""
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+from buildxpy.build_results import NativeBuildResult
+late = ("buildxpy.digest_records", "buildxpy.merge_options", "buildxpy.verify_report")
+result = NativeBuildResult.model_construct(
+    digest="sha256:" + "a" * 64, tags=["r/app:1"], platforms=["linux/amd64"], pushed=False,
+    builder="b", metadata_file=None,
+)
+before = [m for m in late if m in sys.modules]
+dumped = result.model_dump(mode="json")
+print(json.dumps([before, dumped["records"], dumped["merge"], dumped["verification"]]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == [[], [], None, None]
