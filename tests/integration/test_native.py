@@ -238,11 +238,16 @@ def test_report_emulated_platform_costs_more_and_adds_up_to_the_wall_time(
     # running one then. It is the build's busy time...
     total = amd["share_s"] + arm["share_s"] + report["shared_s"]
     assert total == pytest.approx(report["busy_s"], abs=0.01)
-    # ...and within 10 % of the wall time of the one `docker buildx build` process.
+    # ...and the wall time of the one `docker buildx build` process but for buildx's own time
+    # outside any step (start-up, session, metadata file), which the report states: 0.4-0.55 s
+    # of this ~4.2 s build on the bed (10-13 %), so 15 % bounds it.
     [build] = [e for e in docker_events(result) if e["argv"][1:3] == ["buildx", "build"]]
-    assert abs(build["duration_s"] - total) <= 0.10 * build["duration_s"], (
+    assert abs(build["duration_s"] - total) <= 0.15 * build["duration_s"], (
         total,
         build["duration_s"],
+    )
+    assert report["outside_steps_s"] == pytest.approx(
+        report["wall_s"] - report["busy_s"], abs=0.002
     )
     shown = [line for line in result.stderr.splitlines() if not line.startswith("{")]
     assert any(line.endswith(" counted 300000") for line in shown)
