@@ -41,7 +41,7 @@ CPU_DOCKERFILE = """\
 ARG BASE
 FROM ${BASE} AS work
 ARG NONCE
-RUN echo "$NONCE" >/nonce && i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo counted $i
+RUN echo "$NONCE" >/nonce && i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done; echo counted $i
 FROM ${BASE}
 COPY --from=work /nonce /nonce
 """
@@ -238,11 +238,11 @@ def test_report_emulated_platform_costs_more_and_adds_up_to_the_wall_time(
     # running one then. It is the build's busy time...
     total = amd["share_s"] + arm["share_s"] + report["shared_s"]
     assert total == pytest.approx(report["busy_s"], abs=0.01)
-    # ...and the wall time of the one `docker buildx build` process but for buildx's own time
-    # outside any step (start-up, session, metadata file), which the report states: 0.4-0.55 s
-    # of this ~4.2 s build on the bed (10-13 %), so 15 % bounds it.
+    # ...and within 10 % of the wall time of the one `docker buildx build` process. buildx's own
+    # time outside any step (start-up, session, metadata file) is about 0.45 s on the bed, so the
+    # emulated step is long enough (about 7 s) for that to stay well inside the bound.
     [build] = [e for e in docker_events(result) if e["argv"][1:3] == ["buildx", "build"]]
-    assert abs(build["duration_s"] - total) <= 0.15 * build["duration_s"], (
+    assert abs(build["duration_s"] - total) <= 0.10 * build["duration_s"], (
         total,
         build["duration_s"],
     )
@@ -250,7 +250,7 @@ def test_report_emulated_platform_costs_more_and_adds_up_to_the_wall_time(
         report["wall_s"] - report["busy_s"], abs=0.002
     )
     shown = [line for line in result.stderr.splitlines() if not line.startswith("{")]
-    assert any(line.endswith(" counted 300000") for line in shown)
+    assert any(line.endswith(" counted 600000") for line in shown)
     assert not any('"vertexes"' in line for line in shown)
 
 
