@@ -68,8 +68,8 @@ class Record:
             # As with dataclass: a mutable record does not hash (equal ones could hash apart).
             cls.__hash__ = None  # type: ignore[assignment]
         if order:
-            for method in (_lt, _le, _gt, _ge):
-                setattr(cls, method.__name__.replace("_", "__", 1) + "__", method)
+            for name, method in _ORDER.items():
+                setattr(cls, name, method)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = self._record_fields
@@ -91,7 +91,7 @@ class Record:
                 values[name] = self._record_factories[name]()
             else:
                 raise TypeError(f"{type(self).__name__}() missing argument {name!r}")
-        # Fields live in the instance's __dict__, in field order; frozen __setattr__ is bypassed.
+        # Fields live in the instance's __dict__ (written directly: frozen __setattr__ refuses).
         self.__dict__.update(values)
 
     def _values(self) -> tuple[Any, ...]:
@@ -180,3 +180,6 @@ def _gt(self: Record, other: object) -> bool:
 def _ge(self: Record, other: object) -> bool:
     pair = _order_key(self, other)
     return NotImplemented if pair is None else pair[0] >= pair[1]
+
+
+_ORDER = {"__lt__": _lt, "__le__": _le, "__gt__": _gt, "__ge__": _ge}
