@@ -20,6 +20,12 @@ if TYPE_CHECKING:
         LsNode,
         parse_ls,
     )
+    from buildxpy.docker_json.descriptor import (
+        ATTESTATION_TYPE,
+        REFERENCE_TYPE,
+        Descriptor,
+        OciPlatform,
+    )
     from buildxpy.docker_json.engine import (
         ClientVersion,
         ContextEntry,
@@ -32,15 +38,11 @@ if TYPE_CHECKING:
     )
     from buildxpy.docker_json.metadata import BuildMetadata, BuildWarning
     from buildxpy.docker_json.oci import (
-        ATTESTATION_TYPE,
-        REFERENCE_TYPE,
         ContainerConfig,
-        Descriptor,
         HistoryEntry,
         ImageConfig,
         ImageIndex,
         ImageManifest,
-        OciPlatform,
         RootFs,
     )
 
