@@ -8,6 +8,17 @@ from buildxpy import git_queries, log, redact
 from tests.fakes import FakeRunner
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--buildx",
+        default="system",
+        help=(
+            "which docker-buildx plugin the integration tests run: 'system' (the engine's own), "
+            "'current' (the newest the bed unpacked), or a path to a plugin binary"
+        ),
+    )
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tests never see the developer's BUILDXPY_* / DO_NOT_PUSH variables or earlier secrets."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -78,10 +79,43 @@ def bed() -> Bed:
     return Bed(_read_env(BED_DIR / "env"))
 
 
+def _buildx_plugin(choice: str, bed: Bed) -> Path | None:
+    """The plugin binary `--buildx` names, or None for the engine's own."""
+    if choice == "system":
+        return None
+    if choice == "current":
+        current = bed.env.get("BUILDXPY_BED_BUILDX_CURRENT", "")
+        if not current:
+            pytest.fail("--buildx current: the bed has no current buildx (scripts/bed/install)")
+        return Path(current)
+    path = Path(choice)
+    if not path.is_file():
+        pytest.fail(f"--buildx {choice}: no such plugin binary", pytrace=False)
+    return path
+
+
 @pytest.fixture(scope="session")
-def docker_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A private DOCKER_CONFIG for the whole run: builders, contexts and logins stay in it."""
+def buildx_version(bed: Bed, docker_config: Path) -> tuple[int, ...]:
+    """The (major, minor, patch) of the buildx this run tests."""
+    out = subprocess.run(
+        ["docker", "buildx", "version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    match = re.search(r"v?(\d+)\.(\d+)\.(\d+)", out)
+    assert match, out
+    return tuple(int(part) for part in match.groups())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docker_config(
+    request: pytest.FixtureRequest, bed: Bed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A private DOCKER_CONFIG for the whole run: builders, contexts and logins stay in it, and
+    its cli-plugins hold the buildx that `--buildx` chose."""
     path = tmp_path_factory.mktemp("docker-config")
+    plugin = _buildx_plugin(str(request.config.getoption("--buildx")), bed)
+    if plugin is not None:
+        (path / "cli-plugins").mkdir()
+        (path / "cli-plugins" / "docker-buildx").symlink_to(plugin)
     old = os.environ.get("DOCKER_CONFIG")
     os.environ["DOCKER_CONFIG"] = str(path)
     yield path
