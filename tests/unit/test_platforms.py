@@ -18,7 +18,7 @@ from buildxpy.platforms import (
 )
 
 TABLE = Path(__file__).parents[1] / "data" / "buildx-platforms.tsv"
-BUILDX_VERSIONS = ("0.13", "0.16", "0.20")
+BUILDX_VERSIONS = ("0.13", "0.16", "0.20", "0.29")
 REFUSED = "refused: "
 # The table was made on a linux/amd64 machine: an OS alone (or `local`) took its architecture.
 TABLE_HOST = "amd64"
