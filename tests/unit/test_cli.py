@@ -189,3 +189,26 @@ def test_garbage_collection_is_left_alone_outside_the_console_entry_point(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--platform", "linux/bogus"], "unknown architecture 'bogus'"),
+        (["-t", "bad tag!"], "bad tag!"),
+        (["--image", ""], "image"),
+    ],
+)
+def test_refused_values_exit_1_with_one_line_and_no_docker_call(
+    cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    """A value read and refused is an error (1), as `docker buildx build` has it; 2 is kept for a
+    command line that cannot be parsed. The README's exit-code text says the same."""
+    code = cli.main(["build", "--image", "127.0.0.1:5000/app", *args, "."])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    [line] = [x for x in err.splitlines() if x.startswith("buildxpy: error:")]
+    assert fragment in line
+    assert cli_fake.calls == []
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "`--platform linux/bogus`, `-t 'bad tag!'`, `--image ''`" in readme
