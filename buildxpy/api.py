@@ -15,6 +15,7 @@ from buildxpy.build_results import NativeBuildResult
 from buildxpy.build_spec import BuildSpec, spec_from_settings
 from buildxpy.builders import Builder, ensure_builder
 from buildxpy.buildkitd_config import BuildkitdTable
+from buildxpy.errors import ConfigError
 from buildxpy.git_meta import TagRules
 from buildxpy.image_export import ExportResult, export_images
 from buildxpy.image_verify import verify as verify_image
@@ -220,6 +221,9 @@ def routing_plan(
 
 
 def _spec(context: str | Path, **options: Any) -> BuildSpec:
+    if not options.get("image"):
+        # A Python caller passes a keyword; the command line's own words would mislead it.
+        raise ConfigError("no image given: pass image='registry/name' (or set it in a Settings)")
     file = options.pop("file")
     platforms = options.pop("platforms")
     settings = from_values(

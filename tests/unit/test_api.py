@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import buildxpy
+from tests.fakes import FakeRunner
 
 
 @pytest.mark.parametrize("name", sorted(set(buildxpy.__all__) - {"__version__"}))
@@ -115,3 +116,17 @@ def test_setup_builder_takes_a_buildkitd_table(
         )
     ]
     assert "http = true" in written.read_text()
+
+
+@pytest.mark.parametrize("call", ["build", "export"])
+@pytest.mark.parametrize("image", [None, ""])
+def test_api_without_an_image_names_the_keyword_not_the_flag(
+    fake: FakeRunner, call: str, image: str | None
+) -> None:
+    function = getattr(buildxpy, call)
+    extra = {"platforms": ["linux/arm64"]} if call == "export" else {}
+    with pytest.raises(buildxpy.ConfigError) as info:
+        function(".", image=image, runner=fake, **extra)
+    assert "image=" in str(info.value)
+    assert "--image" not in str(info.value)
+    assert fake.calls == []
