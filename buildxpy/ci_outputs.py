@@ -37,11 +37,23 @@ def build_outputs(result: BuildResult, image: str | None) -> dict[str, str]:
     return {
         "image": image or "",
         "digest": result.digest or "",
-        "imageid": str(metadata.get("containerimage.config.digest", "")),
+        "imageid": image_id(metadata, result.digest),
         "tags": "\n".join(result.tags),
         "platforms": ",".join(result.platforms),
         "metadata": json.dumps(metadata, indent=2, sort_keys=True) if metadata else "",
+        "metadata_file": result.metadata_file or "",
     }
+
+
+def image_id(metadata: Mapping[str, Any], digest: str | None) -> str:
+    """What `docker images` shows as the IMAGE ID: the config's digest for one platform; for a
+    multi-platform build (no one config) the index's digest, as the containerd image store names
+    a multi-platform image."""
+    config = metadata.get("containerimage.config.digest")
+    if isinstance(config, str) and config:
+        return config
+    index = metadata.get("containerimage.digest")
+    return index if isinstance(index, str) and index else digest or ""
 
 
 def export_outputs(results: Sequence[ExportResult], image: str | None) -> dict[str, str]:
@@ -116,7 +128,9 @@ def dotenv_lines(values: Mapping[str, str]) -> str:
     lines = []
     for name, value in values.items():
         if name == "metadata":
-            continue  # JSON over many lines; the metadata file's path is there instead
+            continue  # JSON over many lines: BUILDXPY_OUT_METADATA names the file that holds it
+        if name == "metadata_file":
+            name = "metadata"
         flat = ",".join(part for part in value.splitlines() if part)
         lines.append(f"{DOTENV_PREFIX}{name.upper()}={flat}")
     return "\n".join(lines) + "\n"

@@ -205,3 +205,33 @@ def test_cli_build_writes_outputs_and_dry_run_does_not(
     monkeypatch.setenv("BUILDXPY_OUTPUT_ENV", str(tmp_path / "env-named.env"))
     assert cli.main([*argv[:-3], "."]) == 0
     assert (tmp_path / "env-named.env").is_file()
+
+
+RECORDED = Path(__file__).parents[1] / "data" / "recorded"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in RECORDED.glob("metadata-v*.json")), ids=lambda n: n
+)
+def test_real_metadata_gives_an_image_id_and_the_dotenv_names_the_file(
+    tmp_path: Path, name: str
+) -> None:
+    """Metadata files as buildx wrote them: a multi-platform push has no config digest, and its
+    image is the index (as `docker images` names it in the containerd image store)."""
+    written = tmp_path / name
+    written.write_text((RECORDED / name).read_text())
+    meta = json.loads(written.read_text())
+    result = BuildResult(
+        digest=meta["containerimage.digest"], tags=["127.0.0.1:5000/x:latest"],
+        platforms=["linux/amd64"], pushed=True, builder="b", metadata_file=str(written),
+    )  # fmt: skip
+    outputs = ci_outputs.build_outputs(result, "127.0.0.1:5000/x")
+    want = meta.get("containerimage.config.digest", meta["containerimage.digest"])
+    assert outputs["imageid"] == want
+    assert outputs["imageid"].startswith("sha256:")
+    dotenv = tmp_path / "out.env"
+    ci_outputs.publish(outputs, "", environ={}, dotenv=dotenv)
+    lines = dict(line.split("=", 1) for line in dotenv.read_text().splitlines())
+    assert lines["BUILDXPY_OUT_METADATA"] == str(written)
+    assert lines["BUILDXPY_OUT_IMAGEID"] == want
+    assert "BUILDXPY_OUT_METADATA_FILE" not in lines
