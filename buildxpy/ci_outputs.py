@@ -129,10 +129,9 @@ def dotenv_lines(values: Mapping[str, str]) -> str:
     for name, value in values.items():
         if name == "metadata":
             continue  # JSON over many lines: BUILDXPY_OUT_METADATA names the file that holds it
-        if name == "metadata_file":
-            name = "metadata"
+        key = "metadata" if name == "metadata_file" else name
         flat = ",".join(part for part in value.splitlines() if part)
-        lines.append(f"{DOTENV_PREFIX}{name.upper()}={flat}")
+        lines.append(f"{DOTENV_PREFIX}{key.upper()}={flat}")
     return "\n".join(lines) + "\n"
 
 
