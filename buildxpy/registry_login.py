@@ -36,7 +36,7 @@ def password_from(stdin_text: str | None, environ: Mapping[str, str] | None = No
     check_environ(PASSWORD_ENV, password, secret=True)
     redact.add_secret(password)
     if not password:
-        raise ConfigError(f"no password: pipe it in with --password-stdin or set {PASSWORD_ENV}")
+        raise ConfigError(f"no password: pipe it in on standard input or set {PASSWORD_ENV}")
     return password
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -10,7 +11,8 @@ from buildxpy.commands._common import Globals, add_command, make_runner
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = add_command(
         subparsers, common, "login", LoginArgs, run,
-        "log in to a registry; the password comes from stdin or BUILDXPY_REGISTRY_PASSWORD",
+        "log in to a registry; the password is piped in on stdin or comes from "
+        "BUILDXPY_REGISTRY_PASSWORD",
     )  # fmt: skip
     parser.add_argument("registry", metavar="REGISTRY", help="registry host[:port], e.g. ghcr.io")
     parser.add_argument("-u", "--username", required=True, metavar="USER")
@@ -27,9 +29,22 @@ class LoginArgs(Globals, kw_only=True):
 def run(args: LoginArgs) -> int:
     from buildxpy.registry_login import login, password_from
 
-    password = password_from(_stdin_text() if args.password_stdin else None)
+    password = password_from(_stdin_text() if _reads_stdin(args) else None)
     login(args.registry, args.username, password, make_runner(args))
     return 0
+
+
+def _reads_stdin(args: LoginArgs) -> bool:
+    """``--password-stdin``, or a password piped in with no BUILDXPY_REGISTRY_PASSWORD set
+    (``echo "$TOKEN" | buildxpy login REGISTRY -u USER``); a terminal is never read from, so
+    nothing waits for typing that would echo the password."""
+    from buildxpy.registry_login import PASSWORD_ENV
+
+    if args.password_stdin:
+        return True
+    if os.environ.get(PASSWORD_ENV):
+        return False
+    return sys.stdin is not None and not sys.stdin.isatty()
 
 
 def _stdin_text() -> str:

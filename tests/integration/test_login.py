@@ -63,7 +63,17 @@ def test_wrong_password_fails_cleanly(auth: tuple[str, str, str], docker_config:
 
 def test_no_password_fails_before_docker(auth: tuple[str, str, str], docker_config: Path) -> None:
     registry, user, _ = auth
-    result = run_cli("--log-format", "json", "-v", "login", registry, "-u", user)
+    result = run_cli("--log-format", "json", "-v", "login", registry, "-u", user, input="")
     assert result.returncode == 1
-    hint = "pipe it in with --password-stdin or set BUILDXPY_REGISTRY_PASSWORD"
-    assert result.stderr.splitlines() == [f"buildxpy: error: no password: {hint}"]
+    assert result.stderr.splitlines() == ["buildxpy: error: no password: standard input was empty"]
+
+
+def test_login_with_a_piped_password_as_the_readme_shows(
+    auth: tuple[str, str, str], docker_config: Path
+) -> None:
+    """`echo "$TOKEN" | buildxpy login REGISTRY -u USER`, no --password-stdin."""
+    registry, user, password = auth
+    result = run_cli("login", registry, "-u", user, input=password + "\n")
+    assert result.returncode == 0, str(result)
+    assert registry in stored_logins(docker_config)
+    assert password not in result.stdout + result.stderr

@@ -27,7 +27,7 @@ def test_password_from_environment() -> None:
 @pytest.mark.parametrize(
     ("stdin", "environ", "message"),
     [
-        (None, {}, f"pipe it in with --password-stdin or set {PASSWORD_ENV}"),
+        (None, {}, f"pipe it in on standard input or set {PASSWORD_ENV}"),
         (None, {PASSWORD_ENV: ""}, f"set {PASSWORD_ENV}"),
         ("\n", {PASSWORD_ENV: PASSWORD}, "standard input was empty"),
     ],
@@ -115,14 +115,39 @@ def test_cli_password_from_environment(fake: FakeRunner, monkeypatch: pytest.Mon
     assert fake.calls[0].input == PASSWORD
 
 
-def test_cli_without_password_fails_before_docker(
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_on_a_terminal_without_password_fails_before_docker(
     fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli_login(fake, monkeypatch, "", "login", "r.example", "-u", "bob")
+    monkeypatch.setattr("buildxpy.commands.login.make_runner", lambda args: fake)
+    monkeypatch.setattr("sys.stdin", Terminal("typed\n"))
+    code = cli.main(["login", "r.example", "-u", "bob"])
     err = capsys.readouterr().err
     assert (code, fake.calls) == (1, [])
     assert err.strip().splitlines()[-1] == (
-        f"buildxpy: error: no password: pipe it in with --password-stdin or set {PASSWORD_ENV}"
+        f"buildxpy: error: no password: pipe it in on standard input or set {PASSWORD_ENV}"
+    )
+
+
+def test_cli_piped_password_without_the_flag(
+    fake: FakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli_login(fake, monkeypatch, PASSWORD + "\n", "login", "r.example", "-u", "bob") == 0
+    assert fake.calls[0].input == PASSWORD
+    assert PASSWORD not in fake.calls[0].argv
+
+
+def test_cli_empty_pipe_is_one_clear_error(
+    fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_login(fake, monkeypatch, "", "login", "r.example", "-u", "bob") == 1
+    assert fake.calls == []
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "buildxpy: error: no password: standard input was empty"
     )
 
 
