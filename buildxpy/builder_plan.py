@@ -70,6 +70,7 @@ StepKind = Literal[
     "append",
     "update",
     "leave",
+    "node-remove",
     "rm",
 ]
 
@@ -211,6 +212,8 @@ def plan(
         if gone.name in wanted:
             continue
         leaves.append(Step("leave", leave_argv(desired.name, gone.name), node=gone.name))
+        if actual.driver == "docker-container":
+            leaves += _remove_node_container(gone)
         if gone.endpoint in owned_contexts and gone.endpoint not in endpoints_kept:
             leaves.append(_remove_context(gone.endpoint))
     # Appends run before leaves so the builder never drops to zero nodes on the way.
@@ -314,6 +317,18 @@ def _context_steps(
             update = ("context", "update", name, "--docker", f"host={host}")
             steps.append(Step("context-update", update, node=node.name, context=name, host=host))
     return steps
+
+
+def _remove_node_container(node: StoredNode) -> list[Step]:
+    """`buildx create --leave` forgets a node but leaves its BuildKit container running, and its
+    state volume, on the node's daemon, where nothing reaches them once the context is gone."""
+    target = ("--host", node.endpoint) if "://" in node.endpoint else ("--context", node.endpoint)
+    container = f"buildx_buildkit_{node.name}"
+    volume = f"{container}_state"
+    return [
+        Step("node-remove", (*target, "rm", "--force", container), node=node.name),
+        Step("node-remove", (*target, "volume", "rm", "--force", volume), node=node.name),
+    ]
 
 
 def _remove_context(name: str) -> Step:

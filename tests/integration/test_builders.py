@@ -121,6 +121,8 @@ def test_nodes_are_created_reconciled_and_removed(
     assert docker_commands(changed, mutating=True) == [
         f"buildx create --append --name {b} --platform linux/arm64,linux/arm/v7 --node {n2} {n2}",
         f"buildx create --leave --name {b} --node {n3}",
+        f"--context {n3} rm --force buildx_buildkit_{n3}",
+        f"--context {n3} volume rm --force buildx_buildkit_{n3}_state",
         f"context rm --force {n3}",
     ]
     nodes = listed()[b]["Nodes"]
@@ -133,6 +135,41 @@ def test_nodes_are_created_reconciled_and_removed(
     assert removed.returncode == 0, removed
     assert b not in listed()
     assert not {n1, n2} & contexts().keys()
+
+
+def _buildkit_leftovers(host: str, node: str) -> list[str]:
+    name = f"buildx_buildkit_{node}"
+    containers = docker("-H", host, "ps", "-a", "--format", "{{.Names}}").split()
+    volumes = docker("-H", host, "volume", "ls", "-q").split()
+    return [x for x in containers + volumes if x.startswith(name)]
+
+
+def test_a_node_that_leaves_takes_its_buildkit_container_and_volume_along(
+    bed: Bed, unique: str, tmp_path: Path, cleanup: list[str]
+) -> None:
+    """A booted node on the second daemon, dropped from the configuration: nothing of it stays
+    running there, where no context reaches it any more."""
+    node2 = bed["BUILDXPY_BED_NODE2_HOST"]
+    b, n1, n2 = unique, f"{unique}a", f"{unique}b"
+    cleanup += [b, n1, n2]
+    write_config(tmp_path, b, [(n1, LOCAL, ["linux/amd64"]), (n2, node2, ["linux/arm64"])])
+    try:
+        booted = bxp("builder", "setup", cwd=tmp_path)
+        assert booted.returncode == 0, booted
+        assert _buildkit_leftovers(node2, n2) == [f"buildx_buildkit_{n2}",
+                                                  f"buildx_buildkit_{n2}_state"]  # fmt: skip
+        write_config(tmp_path, b, [(n1, LOCAL, ["linux/amd64"])])
+        left = bxp("builder", "setup", cwd=tmp_path)
+        assert left.returncode == 0, left
+        assert n2 not in contexts()
+        assert _buildkit_leftovers(node2, n2) == []
+        removed = bxp("builder", "rm", cwd=tmp_path)
+        assert removed.returncode == 0, removed
+        assert _buildkit_leftovers(LOCAL, n1) == []
+    finally:
+        for host, node in ((node2, n2), (LOCAL, n1)):
+            docker("-H", host, "rm", "-f", f"buildx_buildkit_{node}", check=False)
+            docker("-H", host, "volume", "rm", "-f", f"buildx_buildkit_{node}_state", check=False)
 
 
 def test_rm_keeps_contexts_the_user_made(

@@ -312,6 +312,8 @@ def test_removed_node_leaves_and_only_owned_contexts_go(
     setup(settings_for(tmp_path, name="tb", nodes=TB_NODES[:1]), fake, bootstrap=False)
     assert mutating(fake) == [
         "buildx create --leave --name tb --node tn2",
+        "--context tn2 rm --force buildx_buildkit_tn2",
+        "--context tn2 volume rm --force buildx_buildkit_tn2_state",
         "context rm --force tn2",
     ]
     assert builder_state.load_state(config_dir, "tb").contexts == {"tn1": SOCK1}

@@ -167,11 +167,15 @@ BOTH_CONTEXTS = {"default": SOCK1, "n1": SOCK1, "n2": SOCK2}
         pytest.param(DesiredBuilder("mb", "docker-container", TWO.nodes[:1]), TWO_STORED,
                      {"contexts": BOTH_CONTEXTS, "owned": {"n1", "n2"}}, [
             "buildx create --leave --name mb --node n2",
+            "--context n2 rm --force buildx_buildkit_n2",
+            "--context n2 volume rm --force buildx_buildkit_n2_state",
             "context rm --force n2",
         ], id="removed-node-leaves-and-its-context-goes"),
         pytest.param(DesiredBuilder("mb", "docker-container", TWO.nodes[:1]), TWO_STORED,
                      {"contexts": BOTH_CONTEXTS}, [
             "buildx create --leave --name mb --node n2",
+            "--context n2 rm --force buildx_buildkit_n2",
+            "--context n2 volume rm --force buildx_buildkit_n2_state",
         ], id="user-owned-context-is-kept"),
         pytest.param(DesiredBuilder("mb", "docker-container", (
             node("n3", host=SSH, platforms=("linux/arm64",)),)), TWO_STORED,
@@ -179,8 +183,12 @@ BOTH_CONTEXTS = {"default": SOCK1, "n1": SOCK1, "n2": SOCK2}
             f"context create n3 --docker host={SSH}",
             "buildx create --append --name mb --platform linux/arm64 --node n3 n3",
             "buildx create --leave --name mb --node n1",
+            "--context n1 rm --force buildx_buildkit_n1",
+            "--context n1 volume rm --force buildx_buildkit_n1_state",
             "context rm --force n1",
             "buildx create --leave --name mb --node n2",
+            "--context n2 rm --force buildx_buildkit_n2",
+            "--context n2 volume rm --force buildx_buildkit_n2_state",
             "context rm --force n2",
         ], id="appends-run-before-leaves"),
         pytest.param(TWO, TWO_STORED, {"contexts": {"n1": SOCK1, "n2": SSH}, "owned": {"n2"}}, [
