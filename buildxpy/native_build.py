@@ -146,11 +146,14 @@ def progress_capture(
     spec: BuildSpec, report: bool | None, runner: Runner
 ) -> ProgressCapture | None:
     """Whether buildxpy shows the progress itself (and so can report): never under --dry-run or
-    ``report=False``; with ``report=True`` always; otherwise when stderr is not a terminal, so that
-    buildx's own display on a terminal stays as it is."""
+    ``report=False``; with ``report=True`` always; otherwise when stderr is not a terminal and the
+    user named no progress mode (``plain``, ``quiet`` and ``tty`` reach buildx as given; ``rawjson``
+    is shown as buildx writes it), so that buildx's own display stays as it is."""
     if runner.dry_run or report is False:
         return None
-    if report is None and (_is_terminal() or spec.progress == "tty"):
+    if report is None and spec.progress in ("plain", "quiet", "tty"):
+        return None
+    if report is None and _is_terminal():
         log.get().info("no emulation report while buildx draws its own display (--report for one)")
         return None
     shown: Shown = (

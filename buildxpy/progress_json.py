@@ -1,10 +1,12 @@
 """buildx's ``--progress rawjson`` stream: read it, keep every step's timing, and show the user plain
 progress lines in its place.
 
-buildx (0.13 and later) writes each BuildKit status update as one JSON object, indented, on stderr:
+buildx writes each BuildKit status update as one JSON object on stderr:
 ``{"vertexes": [{"digest", "name", "started", "completed", "cached", "error"}], "statuses": […],
-"logs": [{"vertex", "data" (base64), "timestamp"}], "warnings": […]}``. An object starts with a line
-``{`` and ends with a line ``}``; anything else (buildx's own ``ERROR: …`` lines) is passed through.
+"logs": [{"vertex", "data" (base64), "timestamp"}], "warnings": […]}``; 0.13 indents each object
+over many lines, current buildx writes one compact object a line. Objects are read from a buffer
+whatever their layout (an object split across reads waits for the rest); anything else (buildx's
+own ``ERROR: …`` lines) is passed through.
 A step that runs more than once (a retried pull) sends ``started`` again; each run is kept.
 """
 
@@ -63,31 +65,52 @@ class RawJsonRenderer:
     def __init__(self, log: StepLog, shown: Shown = "plain") -> None:
         self.log = log
         self.shown = shown
-        self._buffer: list[str] = []
+        self._pending = ""
         self._announced: set[str] = set()
         self._finished: dict[str, tuple[int, str]] = {}
 
     def feed(self, line: str) -> str | None:
-        if not self._buffer and not line.startswith("{"):
+        if not self._pending and not line.lstrip().startswith("{"):
             return line
-        self._buffer.append(line)
-        if line.rstrip("\r\n") != "}":
-            return None
-        text = "".join(self._buffer)
-        self._buffer.clear()
-        try:
-            update = json.loads(text)
-        except json.JSONDecodeError:
-            return text
-        if not isinstance(update, dict):
-            return text
-        shown = self._apply(update)
-        return text if self.shown == "raw" else shown if self.shown == "plain" else None
+        self._pending += line
+        shown: list[str] = []
+        while self._pending.strip():
+            text = self._pending.lstrip()
+            if not text.startswith("{"):
+                # buildx's own text after an object: passed on a line at a time.
+                head, newline, rest = text.partition("\n")
+                if not newline:
+                    break
+                shown.append(head + newline)
+                self._pending = rest
+                continue
+            try:
+                update, end = _DECODER.raw_decode(text)
+            except json.JSONDecodeError as exc:
+                if "\n" not in text[exc.pos :]:
+                    break  # the object goes on in a later read (JSON strings hold no newline)
+                head, newline, rest = text.partition("\n")
+                shown.append(head + (newline or "\n"))
+                self._pending = rest
+                continue
+            self._pending = text[end:]
+            shown.append(self._show(update, text[:end]))
+        if not self._pending.strip():
+            self._pending = ""
+        return "".join(shown) or None
 
     def close(self) -> str | None:
-        rest = "".join(self._buffer)
-        self._buffer.clear()
-        return rest or None
+        rest = self._pending
+        self._pending = ""
+        return rest if rest.strip() else None
+
+    def _show(self, update: Any, raw: str) -> str:
+        if not isinstance(update, dict):
+            return raw + "\n"
+        shown = self._apply(update)
+        if self.shown == "raw":
+            return raw + "\n"
+        return shown if self.shown == "plain" else ""
 
     def _apply(self, update: dict[str, Any]) -> str:
         out: list[str] = []
@@ -142,6 +165,9 @@ class RawJsonRenderer:
         offset = (at - step.runs[-1][0]).total_seconds() if at and step.runs else 0.0
         text = data.decode(errors="replace")
         return [f"#{step.number} {offset:.3f} {line}" for line in text.splitlines() if line.strip()]
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _last(step: Step) -> float:

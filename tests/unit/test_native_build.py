@@ -405,6 +405,29 @@ def test_no_report_leaves_the_progress_as_buildx_shows_it(
     assert "--progress" not in builds(engine)[0].args
 
 
+@pytest.mark.parametrize("mode", ["plain", "quiet", "tty"])
+def test_a_progress_mode_the_user_names_reaches_buildx_as_given(
+    project: Path, engine: FakeRunner, mode: str
+) -> None:
+    engine.on("buildx", "build", answer=pushes())
+    argv = ["build", "--progress", mode, "--builder", "default", "--image", IMAGE,
+            "--platform", "linux/arm64"]  # fmt: skip
+    assert cli.main(argv) == 0
+    args = builds(engine)[0].args
+    assert args[args.index("--progress") + 1] == mode
+
+
+def test_report_asked_with_a_progress_mode_renders_it_from_rawjson(
+    project: Path, engine: FakeRunner
+) -> None:
+    engine.on("buildx", "build", answer=pushes())
+    argv = ["build", "--progress", "plain", "--report", "--builder", "default", "--image", IMAGE,
+            "--platform", "linux/arm64"]  # fmt: skip
+    assert cli.main(argv) == 0
+    args = builds(engine)[0].args
+    assert args[args.index("--progress") + 1] == "rawjson"
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -121,3 +121,32 @@ def test_a_real_child_through_the_runner(
     assert caught.value.stderr_tail[-1].startswith("ERROR: failed to solve:")
     [log] = capture.logs
     assert any(step.error for step in log.steps.values())
+
+
+STARTED = (
+    '{"vertexes":[{"digest":"sha256:a","name":"[1/2] RUN x","started":"2026-01-01T00:00:00Z"}]}'
+)
+DONE = (
+    '{"vertexes":[{"digest":"sha256:a","name":"[1/2] RUN x","started":"2026-01-01T00:00:00Z",'
+    '"completed":"2026-01-01T00:00:02Z"}]}'
+)
+
+
+def test_compact_objects_several_on_a_line_and_split_across_reads() -> None:
+    """Current buildx writes one compact object a line; a pipe may cut one anywhere."""
+    log = StepLog(ARGV)
+    renderer = RawJsonRenderer(log)
+    text = STARTED + " " + DONE + "\n"
+    cut = text.index("sha256:a", len(STARTED))  # inside a string of the second object
+    first, second = renderer.feed(text[:cut]), renderer.feed(text[cut:])
+    assert first == "#1 [1/2] RUN x\n"
+    assert second == "#1 DONE 2.0s\n"
+    assert log.steps["sha256:a"].seconds == 2.0
+    assert renderer.close() is None
+
+
+def test_text_that_is_not_json_passes_through_whole() -> None:
+    renderer = RawJsonRenderer(StepLog(ARGV))
+    assert renderer.feed("ERROR: failed to build\n") == "ERROR: failed to build\n"
+    assert renderer.feed("{not json}\n") == "{not json}\n"
+    assert renderer.feed(STARTED + "\nDockerfile:3\n") == "#1 [1/2] RUN x\nDockerfile:3\n"

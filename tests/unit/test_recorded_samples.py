@@ -82,7 +82,9 @@ def test_rawjson_of_a_failed_run_names_the_error_in_plain_lines(version: str) ->
     assert '"vertexes"' not in shown
     failed = [s for s in log.steps.values() if s.error]
     assert failed
-    assert all("exit code: 7" in s.error for s in failed)
+    # The first platform to fail stops the build: another one's step may be cancelled (137).
+    assert any("exit code: 7" in s.error for s in failed)
+    assert all("did not complete successfully" in s.error for s in failed)
     assert "failing on purpose" in shown
     assert re.search(r"^#\d+ ERROR: .*exit code: 7", shown, re.MULTILINE), shown
 
