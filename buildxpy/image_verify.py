@@ -63,7 +63,7 @@ def verify(
     target = parse_reference(ref)
     expected = None if platforms is None else _expected(platforms)
     runner = runner or Runner()
-    fetched = fetch(runner, ref)
+    fetched = fetch(runner, ref, builder)
     repository = Reference(target.repository)
     entries: list[_Entry] = []
     duplicates: list[str] = []
@@ -81,7 +81,7 @@ def verify(
             entries.append(entry)
     else:
         entries.append(_Entry("", fetched.digest, str(repository.at(fetched.digest))))
-    _read_configs(runner, entries)
+    _read_configs(runner, entries, builder)
     if fetched.index is None:
         assert entries[0].config is not None
         entries[0].platform = normalized(entries[0].config.platform_text)
@@ -123,10 +123,10 @@ def _expected(platforms: Sequence[Platform | str]) -> list[str]:
     return out
 
 
-def _read_configs(runner: Runner, entries: list[_Entry]) -> None:
+def _read_configs(runner: Runner, entries: list[_Entry], builder: str) -> None:
     def read(entry: _Entry) -> ImageConfig:
         try:
-            result = runner.run(*image_config_argv(entry.image))
+            result = runner.run(*image_config_argv(entry.image, builder))
         except CommandFailed as exc:
             raise registry_failure(entry.image, exc) from None
         return load_json(ImageConfig, result.stdout, what=f"the image config of {entry.image}")

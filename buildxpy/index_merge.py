@@ -24,6 +24,7 @@ from buildxpy.manifest import (
     parse_reference,
     platform_entries,
     registry_failure,
+    verify_options,
 )
 from buildxpy.merge_options import MergeResult, Require, checked_annotations
 from buildxpy.platforms import Platform, parse
@@ -236,7 +237,8 @@ def merge(
     )
     policy: Require = "all" if require == "all" else [parse(str(p)) for p in require]
     repository = common_image(found, image)
-    checked = VerifyOptions(None, builder) if verify else None
+    runner = runner or Runner()
+    checked = verify_options(runner, verify, None, builder)
     return merge_records(
         found, refs=refs_for(repository, tags), platforms=list(dict.fromkeys(wanted)),
         image=repository, require=policy, annotations=annotations, runner=runner, verify=checked,

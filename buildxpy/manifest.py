@@ -86,6 +86,53 @@ class VerifyOptions(Record):
     builder: str = "buildxpy"
 
 
+def verify_options(
+    runner: Runner, verify: bool, platforms: Sequence[str] | None, builder: str
+) -> VerifyOptions | None:
+    """How to check what is about to be pushed, settled before the push: the builder that reads
+    the image is the one named when it exists, else the current one (a job that only assembles or
+    promotes images has no builder of its own), so no check fails after the push for want of it."""
+    if not verify:
+        return None
+    return VerifyOptions(platforms, usable_builder(runner, builder))
+
+
+def usable_builder(runner: Runner, wanted: str) -> str:
+    if runner.dry_run or runner.run("buildx", "inspect", wanted, check=False).exit_code == 0:
+        return wanted
+    current = runner.run("buildx", "inspect", check=False)
+    name = next(
+        (line.split(":", 1)[1].strip() for line in current.stdout.splitlines()
+         if line.startswith("Name:")),
+        "",
+    )  # fmt: skip
+    if current.exit_code != 0 or not name:
+        from buildxpy.builder_missing import builder_not_found
+
+        raise builder_not_found(wanted)
+    log.get().info("builder does not exist; verifying with the current one",
+                   builder=wanted, current=name)  # fmt: skip
+    return name
+
+
+def check_before_push(
+    runner: Runner, options: VerifyOptions | None, listed: Sequence[str], what: str
+) -> None:
+    """Refuse, before any tag moves, an index whose platform set is known to be wrong already."""
+    if options is None or options.platforms is None:
+        return
+    expected = {normalized(p) for p in options.platforms}
+    have = {normalized(p) for p in listed}
+    problems = [f"{p}: missing" for p in sorted(expected - have)]
+    problems += [f"{p}: not among the expected platforms" for p in sorted(have - expected)]
+    if problems:
+        log.get().error("verification failed before the push", what=what, problems=problems)
+        raise ConfigError(
+            f"{what} would not be what it claims, so nothing was pushed: {'; '.join(problems)} "
+            "(--no-verify skips this check)"
+        )
+
+
 def check_pushed(
     runner: Runner, pushed: str, options: VerifyOptions | None, what: str
 ) -> VerifyReport | None:
@@ -172,12 +219,21 @@ def is_loopback(registry: str) -> bool:
 # --------------------------------------------------------------------------- argv builders
 
 
-def inspect_argv(ref: str) -> list[str]:
-    return ["buildx", "imagetools", "inspect", ref, "--raw"]
+def _builder_flag(builder: str | None) -> list[str]:
+    # The builder's registry settings (a registry marked http in its buildkitd config, mirrors)
+    # apply to imagetools only when it is named.
+    return ["--builder", builder] if builder else []
 
 
-def image_config_argv(ref: str) -> list[str]:
-    return ["buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}"]
+def inspect_argv(ref: str, builder: str | None = None) -> list[str]:
+    return ["buildx", "imagetools", "inspect", ref, "--raw", *_builder_flag(builder)]
+
+
+def image_config_argv(ref: str, builder: str | None = None) -> list[str]:
+    return [
+        "buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}",
+        *_builder_flag(builder),
+    ]  # fmt: skip
 
 
 def imagetools_create_argv(
@@ -185,8 +241,9 @@ def imagetools_create_argv(
     sources: Sequence[str],
     *,
     annotations: Mapping[str, str] | None = None,
+    builder: str | None = None,
 ) -> list[str]:
-    argv = ["buildx", "imagetools", "create"]
+    argv = ["buildx", "imagetools", "create", *_builder_flag(builder)]
     for target in targets:
         argv += ["-t", target]
     for key, value in (annotations or {}).items():
@@ -230,9 +287,9 @@ class Fetched(Record):
         return self.index is not None
 
 
-def fetch(runner: Runner, ref: str) -> Fetched:
+def fetch(runner: Runner, ref: str, builder: str | None = None) -> Fetched:
     """The manifest ``ref`` names, as the registry stores it; its digest is that of these bytes."""
-    result = _read(runner, ref, inspect_argv(ref))
+    result = _read(runner, ref, inspect_argv(ref, builder))
     return parse_raw(ref, result.stdout)
 
 
@@ -253,9 +310,9 @@ def parse_raw(ref: str, raw: str) -> Fetched:
     return Fetched(ref, digest, media_type, len(data), index)
 
 
-def image_platform(runner: Runner, ref: str) -> str:
+def image_platform(runner: Runner, ref: str, builder: str | None = None) -> str:
     """The platform a single-platform image's config declares."""
-    result = _read(runner, ref, image_config_argv(ref))
+    result = _read(runner, ref, image_config_argv(ref, builder))
     config = load_json(ImageConfig, result.stdout, what=f"the image config of {ref}")
     return normalized(config.platform_text)
 
@@ -361,8 +418,9 @@ def manifest_create(
     refs = [parse_reference(s, what="source reference") for s in sources]
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}: use imagetools or docker")
-    options = VerifyOptions(platforms, builder) if verify else None
-    return _create(runner or Runner(), targets, refs, backend, verify=options)
+    runner = runner or Runner()
+    options = verify_options(runner, verify, platforms, builder)
+    return _create(runner, targets, refs, backend, verify=options)
 
 
 def _create(
@@ -378,9 +436,14 @@ def _create(
     if annotations and backend != "imagetools":
         # `docker manifest annotate` sets platform fields of entries, never index annotations.
         raise ConfigError("the docker backend cannot set index annotations; use imagetools")
+    builder = verify.builder if verify is not None else None
+    if verify is not None and verify.platforms is not None and not runner.dry_run:
+        listed = [p for s in sources for p in source_platforms(runner, str(s), builder)]
+        check_before_push(runner, verify, listed, names[0])
     if backend == "imagetools":
         used = [str(s) for s in sources]
-        _write(runner, names[0], imagetools_create_argv(names, used, annotations=annotations))
+        create = imagetools_create_argv(names, used, annotations=annotations, builder=builder)
+        _write(runner, names[0], create)
     else:
         expanded = _single_platform_sources(runner, sources)
         used = [str(s) for s in expanded]
@@ -390,13 +453,21 @@ def _create(
     digest = None
     report = None
     if not runner.dry_run:
-        digest = fetch(runner, names[0]).digest
+        digest = fetch(runner, names[0], builder).digest
         log.get().info("manifest created", ref=names[0], digest=digest, backend=backend)
         report = check_pushed(runner, str(targets[0].at(digest)), verify, "created")
     return ManifestResult(
         ref=names[0], refs=names, digest=digest, backend=backend, sources=used,
         dry_run=runner.dry_run, verification=report,
     )  # fmt: skip
+
+
+def source_platforms(runner: Runner, ref: str, builder: str | None) -> list[str]:
+    """The platforms a source brings into an index: an index's entries, or one image's own."""
+    fetched = fetch(runner, ref, builder)
+    if fetched.index is not None:
+        return [m.platform for m in platform_entries(fetched.index)]
+    return [image_platform(runner, ref, builder)]
 
 
 def _single_platform_sources(runner: Runner, sources: list[Reference]) -> list[Reference]:
@@ -447,16 +518,18 @@ def release(
     if version == from_tag:
         raise ConfigError(f"version and source tag are both {version!r}")
     runner = runner or Runner()
+    options = verify_options(runner, verify, platforms, builder)
+    reader = options.builder if options is not None else None
     source = Reference(image, from_tag)
     target = Reference(image, version)
-    fetched = fetch(runner, str(source))
+    fetched = fetch(runner, str(source), reader)
     if not fetched.is_index:
         # imagetools would wrap a lone manifest in a new index, whose digest differs.
         raise BuildxpyError(
             f"{source} is a single-platform manifest, not an index; release re-tags indexes only"
         )
     pinned = source.at(fetched.digest)
-    previous = _digest_if_present(runner, target)
+    previous = _digest_if_present(runner, target, reader)
     result = ReleaseResult(
         image=image, version=version, from_tag=from_tag, ref=str(target), source=str(pinned),
         digest=fetched.digest, previous=previous, dry_run=runner.dry_run,
@@ -464,26 +537,31 @@ def release(
     if previous == fetched.digest:
         log.get().info("already released", ref=str(target), digest=previous)
         return result
+    assert fetched.index is not None
+    check_before_push(
+        runner, options, [m.platform for m in platform_entries(fetched.index)], str(target)
+    )
     if previous is not None:
         log.get().warning("moving an existing tag", ref=str(target), old=previous, new=pinned)
-    _write(runner, str(target), imagetools_create_argv([str(target)], [str(pinned)]))
+    _write(
+        runner, str(target), imagetools_create_argv([str(target)], [str(pinned)], builder=reader)
+    )
     if not runner.dry_run:
-        _check_same(runner, target, fetched.digest)
+        _check_same(runner, target, fetched.digest, reader)
         log.get().info("released", ref=str(target), digest=fetched.digest, source=str(source))
-        options = VerifyOptions(platforms, builder) if verify else None
         report = check_pushed(runner, str(target.at(fetched.digest)), options, "released")
         result = result.model_copy(update={"verification": report})
     return result
 
 
-def _digest_if_present(runner: Runner, ref: Reference) -> str | None:
+def _digest_if_present(runner: Runner, ref: Reference, builder: str | None) -> str | None:
     try:
-        return fetch(runner, str(ref)).digest
+        return fetch(runner, str(ref), builder).digest
     except ImageNotFound:
         return None
 
 
-def _check_same(runner: Runner, target: Reference, digest: str) -> None:
-    now = fetch(runner, str(target)).digest
+def _check_same(runner: Runner, target: Reference, digest: str, builder: str | None) -> None:
+    now = fetch(runner, str(target), builder).digest
     if now != digest:
         raise BuildxpyError(f"{target} now points at {now}, not at {digest} as intended")

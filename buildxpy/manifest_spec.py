@@ -9,7 +9,7 @@ manifest-tool decodes a spec with Go's yaml.v3 into plain structs, which sets th
 - null is "not given", a key given twice is an error, anchors and merge keys work, and only the
   first document of the file counts.
 
-PyYAML composes the document (it is an optional dependency: ``buildxpy[spec]``) and the nodes are
+PyYAML composes the document (a dependency of buildxpy's own) and the nodes are
 read here with those rules, so no scalar ever goes through a number on the way.
 """
 
@@ -29,13 +29,13 @@ from buildxpy.manifest import (
     Backend,
     ManifestResult,
     Reference,
-    VerifyOptions,
     _create,
     check_tag,
     fetch,
     image_platform,
     normalized,
     parse_reference,
+    verify_options,
 )
 from buildxpy.platforms import parse
 from buildxpy.record import Record
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
     from buildxpy.docker_json import ImageIndex
 
-INSTALL_HINT = "pip install 'buildxpy[spec]'"
 _NULL = "tag:yaml.org,2002:null"
 _DOCKER_TYPES = "application/vnd.docker."
 
@@ -100,10 +99,9 @@ def load_spec(path: Path) -> ManifestSpec:
 
 
 def read_spec(text: str, source: str = "<spec>") -> ManifestSpec:
-    try:
-        import yaml
-    except ImportError:
-        raise ConfigError(f"reading a manifest spec needs PyYAML: {INSTALL_HINT}") from None
+    # Imported here, not at the top: only a spec needs it, and it costs every other command time.
+    import yaml
+
     try:
         # The reader refuses control characters as soon as it is made.
         loader = yaml.SafeLoader(text)
@@ -346,7 +344,7 @@ def manifest_create_from_spec(
     platforms = list(dict.fromkeys(i.platform for m in members for i in m.images))
     return _create(
         runner, targets, [m.source for m in members], backend, annotations=annotations or None,
-        verify=VerifyOptions(platforms, builder) if verify else None,
+        verify=verify_options(runner, verify, platforms, builder),
     )  # fmt: skip
 
 

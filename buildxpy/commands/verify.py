@@ -36,12 +36,14 @@ class VerifyArgs(JsonArgs, kw_only=True):
 
 
 def run(args: VerifyArgs) -> int:
+    from buildxpy.commands.manifest import expected_platforms
     from buildxpy.image_verify import verify
 
     settings = load_settings(args)
     report = verify(
         args.ref,
-        [str(p) for p in settings.platforms],
+        # Only what the user gave or configured: the default platforms say nothing of this image.
+        expected_platforms(settings),
         builder=settings.builder.name,
         runner=make_runner(args),
     )

@@ -33,6 +33,7 @@ from buildxpy.entrypoint import (
 )
 from buildxpy.image_files import dockerfile, export_argv, read_tar
 from buildxpy.image_verify import verify
+from buildxpy.runner import Completed
 from buildxpy.verify_report import PlatformVerdict, VerificationFailed, VerifyReport
 from tests.fakes import FakeRunner
 
@@ -561,6 +562,22 @@ def test_cli_json_report_and_configured_platforms(
     assert {c.args[c.args.index("--builder") + 1] for c in builds} == {"multi"}
 
 
+def test_cli_with_nothing_configured_checks_no_platform_set(
+    cli_fake: FakeRunner,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default platforms say nothing about someone's image: three correct platforms pass."""
+    monkeypatch.chdir(tmp_path)
+    three(cli_fake, f"{REPO}:1", GOOD)
+    assert cli.main(["-q", "verify", f"{REPO}:1", "--json"]) == 0
+    report = VerifyReport.model_validate_json(capsys.readouterr().out)
+    assert report.ok
+    assert report.expected is None
+    assert [p.platform for p in report.platforms] == ALL3
+
+
 def test_report_models_serialise_ok_and_status() -> None:
     bad = PlatformVerdict(
         platform="linux/arm64", status="missing", problems=["missing from the index"]
@@ -616,6 +633,7 @@ def test_manifest_create_verifies_the_new_index_by_digest(
         "sha256:" + f"{n + 1:x}" * 64: tar_of([("exe", "bin/sh", head)])
         for n, (_, _, head) in enumerate(GOOD[:2])
     })  # fmt: skip
+    single_sources(cli_fake)
     args = ["-q", "manifest", "create", f"{REPO}:2", f"{REPO}:amd64", f"{REPO}:arm64",
             "--builder", "default", "--platform", "linux/amd64,linux/arm64"]  # fmt: skip
     assert cli.main(args) == 0
@@ -627,6 +645,69 @@ def test_manifest_create_verifies_the_new_index_by_digest(
     cli_fake.calls.clear()
     assert cli.main([*args, "--no-verify"]) == 0
     assert cli_fake.find("buildx", "build") == []
+
+
+def single_sources(fake: FakeRunner) -> None:
+    """`REPO:amd64` and `REPO:arm64`: one image each, as `manifest create` sources."""
+    manifest = json.dumps({"schemaVersion": 2, "layers": [],
+                           "mediaType": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
+    for tag, (_, claimed, _head) in zip(("amd64", "arm64"), GOOD[:2], strict=True):
+        fake.on("buildx", "imagetools", "inspect", f"{REPO}:{tag}", "--raw", stdout=manifest)
+        fake.on("buildx", "imagetools", "inspect", f"{REPO}:{tag}", "--format",
+                stdout=image_config(claimed, ["sh"]))  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["create", "release"])
+def test_a_platform_set_known_wrong_before_the_push_tags_nothing(
+    cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Three platforms expected, two there: refused before any tag is written."""
+    fake_index(cli_fake, f"{REPO}:latest", GOOD[:2])
+    single_sources(cli_fake)
+    cli_fake.on("buildx", "imagetools", "inspect", f"{REPO}:v2", exit_code=1,
+                stderr=f"ERROR: {REPO}:v2: not found\n")  # fmt: skip
+    if command == "create":
+        args = ["manifest", "create", f"{REPO}:2", f"{REPO}:amd64", f"{REPO}:arm64"]
+    else:
+        args = ["release", "v2", "--image", REPO]
+    code = cli.main([*args, "--builder", "default",
+                     "--platform", "linux/amd64,linux/arm64,linux/arm/v7"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "linux/arm/v7: missing" in err
+    assert "nothing was pushed" in err
+    assert cli_fake.find("buildx", "imagetools", "create") == []
+
+
+def test_verification_without_the_configured_builder_uses_the_current_one(
+    cli_fake: FakeRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job that only promotes images has no `buildxpy` builder: the check uses the current one
+    (and names it to imagetools), so a successful push is never followed by exit 1 for it."""
+    fake_index(cli_fake, f"{REPO}:latest", GOOD[:2])
+    [latest] = [r for r in cli_fake.rules if r.prefix[3:5] == (f"{REPO}:latest", "--raw")]
+    assert isinstance(latest.answer, Completed)
+    _all_tars(cli_fake, {
+        "sha256:" + f"{n + 1:x}" * 64: tar_of([("exe", "bin/sh", head)])
+        for n, (_, _, head) in enumerate(GOOD[:2])
+    })  # fmt: skip
+    cli_fake.on("buildx", "inspect", stdout="Name:          default\nDriver:        docker\n")
+    cli_fake.on("buildx", "inspect", "buildxpy", exit_code=1,
+                stderr='ERROR: no builder "buildxpy" found\n')  # fmt: skip
+    cli_fake.on(
+        "buildx", "imagetools", "inspect", f"{REPO}:v2", "--raw", stdout=latest.answer.stdout
+    )
+    cli_fake.on("buildx", "imagetools", "inspect", f"{REPO}:v2", "--raw", exit_code=1,
+                stderr=f"ERROR: {REPO}:v2: not found\n", times=1)  # fmt: skip
+    assert cli.main(["release", "v2", "--image", REPO]) == 0, capsys.readouterr().err
+    builds = cli_fake.find("buildx", "build")
+    assert builds
+    assert all(c.args[c.args.index("--builder") + 1] == "default" for c in builds)
+    reads = [c for c in cli_fake.find("buildx", "imagetools") if c.args[2] != "create"]
+    assert reads
+    assert all(c.args[-2:] == ["--builder", "default"] for c in reads)
+    [create] = cli_fake.find("buildx", "imagetools", "create")
+    assert create.args[3:5] == ["--builder", "default"]
 
 
 def test_a_failed_read_is_tried_once_more_then_named(fake: FakeRunner) -> None:
