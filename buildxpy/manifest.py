@@ -98,7 +98,8 @@ def verify_options(
 
 
 def usable_builder(runner: Runner, wanted: str) -> str:
-    if runner.dry_run or runner.run("buildx", "inspect", wanted, check=False).exit_code == 0:
+    # Read-only questions, asked under --dry-run too, so that what it prints would work.
+    if runner.run("buildx", "inspect", wanted, check=False).exit_code == 0:
         return wanted
     current = runner.run("buildx", "inspect", check=False)
     name = next(
@@ -353,6 +354,10 @@ def registry_failure(ref: str, exc: CommandFailed, *, writing: bool = False) -> 
     reason = _reason(exc.stderr_tail)
     if not reason:
         return exc
+    if missing_builder := re.search(r'no builder "([^"]+)" found', reason):
+        from buildxpy.builder_missing import builder_not_found
+
+        return builder_not_found(missing_builder[1])
     missing = any(marker in reason.lower() for marker in _NOT_FOUND)
     if writing:
         return (ImageNotFound if missing else RegistryError)(f"cannot create {ref}: {reason}")

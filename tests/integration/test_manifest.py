@@ -212,14 +212,20 @@ def test_release_points_the_version_at_the_same_index(images: Images, suffix: st
     events = [json.loads(line) for line in repeated.stderr.splitlines() if line.startswith("{")]
     assert "already released" in [e["event"] for e in events]
     commands = [e["argv"][1:4] for e in events if e["event"] == "docker"]
-    assert commands == [["buildx", "imagetools", "inspect"]] * 2
+    # Read-only: which builder reads the image (none configured here: the current one), then
+    # the two tags; nothing is written.
+    assert commands == [["buildx", "inspect", "buildxpy"], ["buildx", "inspect"],
+                        *[["buildx", "imagetools", "inspect"]] * 2]  # fmt: skip
 
 
 def test_release_default_source_is_latest_and_dry_run_writes_nothing(images: Images) -> None:
     ok(cli("manifest", "create", images.ref("latest"), images.ref("amd64-att")))
     latest = head_digest(images, "latest")
     shown = ok(cli("--dry-run", "release", "v9", "--image", images.repo))
-    assert shown == f"docker buildx imagetools create -t {images.ref('v9')} {images.repo}@{latest}"
+    assert shown == (
+        f"docker buildx imagetools create --builder default -t {images.ref('v9')} "
+        f"{images.repo}@{latest}"
+    )
     assert head_digest(images, "v9") is None
 
 
