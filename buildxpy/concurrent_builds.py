@@ -20,6 +20,17 @@ class Cancelled(Exception):
     """A job that was about to start after Ctrl-C."""
 
 
+def boot_first(runner: Runner, builder: str | None, builds: int) -> None:
+    """Several builds started at once on a stopped `docker-container` builder each try to start
+    its BuildKit container, and all but one fail (``dial unix …/buildkitd.sock: no such file``):
+    one boot first, which returns at once for a builder already running. A boot that fails is
+    left for the builds to report, in their own words."""
+    if builds < 2 or runner.dry_run:
+        return
+    argv = ["buildx", "inspect", "--bootstrap", *([builder] if builder else [])]
+    runner.run(*argv, check=False, timeout=300)
+
+
 def run_each(runner: Runner, jobs: Mapping[str, Callable[[], T]]) -> dict[str, T | BaseException]:
     """Every job's result, or the exception it raised, by key."""
     if not jobs:

@@ -19,7 +19,7 @@ from buildxpy.build_results import NativeBuildResult
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
-from buildxpy.concurrent_builds import Cancelled, run_each
+from buildxpy.concurrent_builds import Cancelled, boot_first, run_each
 from buildxpy.digest_records import (
     DigestRecord,
     read_record,
@@ -209,6 +209,7 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
             with output_prefix(f"[{platform}] " if several else None):
                 return push_by_digest(built_spec, platform, runner, plan)
 
+        boot_first(runner, spec.builder, len(todo))
         with timed() as clock:
             outcomes = run_each(runner, {str(p): functools.partial(job, p) for p in todo})
     failures = {p: o for p, o in outcomes.items() if isinstance(o, BaseException)}

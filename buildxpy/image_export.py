@@ -23,7 +23,7 @@ from buildxpy.build_inputs import check_present
 from buildxpy.build_secrets import resolve_secrets
 from buildxpy.build_spec import BuildSpec, check_inputs
 from buildxpy.builder_missing import explain_failure
-from buildxpy.concurrent_builds import POLL_SECONDS, stop_all
+from buildxpy.concurrent_builds import POLL_SECONDS, boot_first, stop_all
 from buildxpy.docker_json import ImageInspect, load_json
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.file_install import check_target, install
@@ -202,6 +202,7 @@ def _build_all(
     spec: BuildSpec, runner: Runner, items: list[PlannedExport], temps: list[Path]
 ) -> None:
     several = len(items) > 1
+    boot_first(runner, spec.builder, len(items))
     # Several buildx displays cannot share one terminal: plain, platform-prefixed lines instead.
     progress = "plain" if several else None
     cancelled = threading.Event()

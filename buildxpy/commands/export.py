@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, Any
 
 from buildxpy.commands._common import (
@@ -62,13 +61,14 @@ def run(args: ExportArgs) -> int:
             ci_outputs.export_summary(results),
             dotenv=settings.output_env,
         )
-    if not args.quiet:
-        show_table(results)
     if args.json:
         costs = {p.platform: p.model_dump(mode="json") for p in report.platforms} if report else {}
         print_json(
             [{**r.model_dump(mode="json"), "report": costs.get(r.platform)} for r in results]
         )
+    elif not args.dry_run:
+        # The result, on stdout as every command's is (under --dry-run stdout holds the commands).
+        show_table(results)
     return 0
 
 
@@ -82,4 +82,4 @@ def show_table(results: list[ExportResult]) -> None:
         )
         for r in results
     ]
-    print_table(("platform", "path", "size", "tags"), rows, file=sys.stderr)
+    print_table(("platform", "path", "size", "tags"), rows)

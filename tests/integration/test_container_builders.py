@@ -178,3 +178,23 @@ def test_registry_cache_reaches_a_fresh_builder(
     finally:
         for name in builders:
             remove_everything(name, [(local, f"{name}0")])
+
+
+@pytest.mark.parametrize("command", ["export", "split"])
+def test_concurrent_builds_on_a_stopped_builder_boot_it_once(
+    bed: Bed, qemu_builder: str, context: Path, unique: str, tmp_path: Path, command: str
+) -> None:
+    """Three builds at once on a stopped builder used to race to start its BuildKit container
+    (`dial unix /run/buildkit/buildkitd.sock: connect: no such file or directory`)."""
+    assert bxp("builder", "stop", qemu_builder).returncode == 0
+    image = f"{bed.registry}/{unique}"
+    if command == "export":
+        args = ["export", "--platform", THREE]
+    else:
+        args = ["build", "--split", "--platform", THREE]
+    done = bxp(*args, "--builder", qemu_builder, "--image", image, "-o", str(tmp_path / "out"),
+               str(context))  # fmt: skip
+    assert done.returncode == 0, done
+    assert "buildkitd.sock" not in done.stderr
+    if command == "export":
+        assert len(list((tmp_path / "out").glob("*.tar"))) == 3

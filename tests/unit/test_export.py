@@ -174,7 +174,11 @@ def test_export_builds_each_platform_into_a_temporary_then_renames(
         {"platform": "linux/amd64", "path": str(dist / "app-linux-amd64.tar"), "bytes": 23,
          "tags": ["app:latest-linux-amd64"], "loaded": False},
     ]  # fmt: skip
-    assert all("--progress" in c.args for c in fake.calls)
+    builds = fake.find("buildx", "build")
+    assert all("--progress" in c.args for c in builds)
+    # Booted once before the builds start, so they do not race to start a stopped builder.
+    assert fake.calls[0].args[:3] == ["buildx", "inspect", "--bootstrap"]
+    assert len(builds) == len(fake.calls) - 1
 
 
 def test_export_platforms_argument_overrides_configuration(

@@ -170,12 +170,16 @@ def test_cli_export_json_and_table(
         "platform": "linux/arm/v7", "path": "out/exptry-linux-arm-v7.tar", "bytes": 7,
         "tags": ["exptry:latest-linux-arm-v7"], "loaded": True,
     }  # fmt: skip
-    assert "platform      path                         size  tags" in captured.err
-    assert "linux/arm/v7  out/exptry-linux-arm-v7.tar  7 B   exptry:latest-linux-arm-v7" in (
-        captured.err
-    )
+    # Results go to stdout alone, as every command's: the JSON, or else the table.
+    assert "platform      path" not in captured.err
     builds = cli_fake.find("buildx", "build")
     assert len(builds) == 2
+    cli_fake.calls.clear()
+    assert cli.main(["export", "--image", "exptry", "--platform", "linux/arm/v7,linux/arm64",
+                     "--builder", "default", "-o", "out"]) == 0  # fmt: skip
+    table = capsys.readouterr().out
+    assert "platform      path                         size  tags" in table
+    assert "linux/arm/v7  out/exptry-linux-arm-v7.tar  7 B   exptry:latest-linux-arm-v7" in table
     assert all(c.args[:4] == ["buildx", "build", "--builder", "default"] for c in builds)
 
 
