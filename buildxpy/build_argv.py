@@ -132,7 +132,7 @@ def by_digest_argv(
     metadata file."""
     argv = _head(spec, str(platform))
     argv += ["--output", output]
-    argv += image_options(spec)
+    argv += image_options(spec, [platform])
     if spec.progress:
         argv += ["--progress", spec.progress]
     argv += ["--metadata-file", str(metadata_file)]

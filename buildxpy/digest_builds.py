@@ -14,6 +14,7 @@ from pathlib import Path
 
 from buildxpy import log
 from buildxpy.build_argv import by_digest_argv
+from buildxpy.build_defaults import complete
 from buildxpy.build_report import BuildReport
 from buildxpy.build_results import NativeBuildResult
 from buildxpy.build_secrets import resolve_secrets
@@ -34,7 +35,7 @@ from buildxpy.image_build import read_metadata
 from buildxpy.image_export import platform_ref, split_tag
 from buildxpy.index_merge import check_all, merge_records
 from buildxpy.manifest import VerifyOptions, imagetools_create_argv
-from buildxpy.merge_options import MergeResult, oci_annotations
+from buildxpy.merge_options import MergeResult, index_annotations, oci_annotations
 from buildxpy.native_build import (
     NativeOptions,
     capturing,
@@ -73,6 +74,8 @@ def digest_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nat
         raise ConfigError(
             "--by-digest builds one platform (--platform P); use --split for several at once"
         )
+    # The labels, annotations and default cache a plain build of this spec gets.
+    spec = complete(spec, runner)
     check_inputs(spec)
     resolve_secrets(spec.secrets)
     plan = plan_build(spec, runner, separately=True)
@@ -180,6 +183,8 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     """One build by digest per platform, all at once, then the merge. A platform that fails
     leaves the others' records: run again and only the missing ones are built."""
     image = check_by_digest(spec)
+    # The labels, annotations and default cache a plain build of this spec gets.
+    spec = complete(spec, runner)
     check_inputs(spec)
     resolve_secrets(spec.secrets)
     plan = plan_build(spec, runner, separately=True)
@@ -220,7 +225,9 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     ordered = [records[str(p)] for p in spec.platforms if str(p) in records]
     merged = merge_records(
         ordered, refs=spec.tags, platforms=spec.platforms, image=image, require=options.require,
-        annotations={**oci_annotations(spec.labels), **options.annotations}, runner=runner,
+        annotations={**oci_annotations(spec.labels), **index_annotations(spec.annotations),
+                     **options.annotations},
+        runner=runner,
         verify=VerifyOptions(None, spec.builder) if spec.verify else None,
     ) if not runner.dry_run else _dry_merge(spec, image, runner)  # fmt: skip
     if not runner.dry_run:

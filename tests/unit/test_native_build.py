@@ -226,6 +226,22 @@ def test_by_digest_pushes_untagged_and_writes_the_record(
     assert sorted(p.name for p in (project / "dist" / "digests").iterdir()) == ["linux-arm64.json"]
 
 
+def test_by_digest_carries_the_labels_annotations_and_cache_of_a_plain_build(
+    project: Path, cli_fake: FakeRunner, docker_config_dir: Path
+) -> None:
+    two_node_builder(docker_config_dir, cli_fake)
+    cli_fake.on("buildx", "build", answer=pushes())
+    assert cli.main(["build", "--by-digest", "--builder", "multi", "--image", IMAGE,
+                     "--platform", "linux/arm64", "--oci-metadata", "--cache", "registry",
+                     "--annotation", "org.example.note=kept"]) == 0  # fmt: skip
+    [call] = builds(cli_fake)
+    args = call.args
+    labels = [args[i + 1] for i, a in enumerate(args) if a == "--label"]
+    assert any(label.startswith("org.opencontainers.image.title=") for label in labels), args
+    assert f"type=registry,ref={IMAGE}:buildcache-linux-arm64" in args
+    assert "org.example.note=kept" in args
+
+
 def test_by_digest_on_the_docker_driver_pushes_under_the_platform_tag(
     project: Path, engine: FakeRunner
 ) -> None:
@@ -338,7 +354,8 @@ def test_split_dry_run_prints_each_build_and_the_merge(
     ]
     assert out[2].endswith(f"{IMAGE}@<digest of linux/amd64>' '{IMAGE}@<digest of linux/arm64>'")
     assert not (project / "dist").exists()
-    assert [c.args[2] for c in engine.calls] == ["info"]
+    # Read-only: whether the builder can export the default cache, and where each platform runs.
+    assert [c.args[2] for c in engine.calls] == ["info", "info"]
 
 
 def test_report_in_the_json_output_from_the_rawjson_stream(
