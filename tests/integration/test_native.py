@@ -311,9 +311,12 @@ def test_split_index_holds_exactly_the_platforms_with_attestations_tags_and_anno
     index = registry_index(bed.registry, split.path, "v1")
     assert platforms_of(index) == sorted(THREE.split(","))
     assert attestations_of(index) == 3
+    # The OCI metadata a plain build puts on its index (title, version), and the build's own.
     assert index["annotations"] == {
         "org.opencontainers.image.source": "https://example.invalid/native",
         "org.opencontainers.image.description": "native builds test",
+        "org.opencontainers.image.title": split.path,
+        "org.opencontainers.image.version": "v1",
     }
     assert registry_index(bed.registry, split.path, "latest")["digest"] == index["digest"]
     assert split.json["digest"] == index["digest"]
@@ -382,6 +385,8 @@ def test_merging_the_same_records_again_writes_the_same_index(split: Split) -> N
         "--platform", THREE, "-t", "v1", "-t", "latest",
         "--annotation", "org.opencontainers.image.source=https://example.invalid/native",
         "--annotation", "org.opencontainers.image.description=native builds test",
+        "--annotation", f"org.opencontainers.image.title={split.path}",
+        "--annotation", "org.opencontainers.image.version=v1",
     )  # fmt: skip
     assert result.returncode == 0, str(result)
     assert [e["argv"][1:4] for e in docker_events(result)] == [["buildx", "imagetools", "create"]]
