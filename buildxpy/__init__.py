@@ -13,10 +13,9 @@ from buildxpy._version import __version__
 
 if TYPE_CHECKING:
     from buildxpy.api import build, export, routing_plan, setup_builder, verify
-    from buildxpy.build_report import BuildReport, PlatformReport
-    from buildxpy.build_results import NativeBuildResult
-    from buildxpy.build_spec import BuildSpec
-    from buildxpy.builders import (
+    from buildxpy.builders.buildkitd_config import BuildkitdTable
+    from buildxpy.builders.doctor import Check, DoctorReport, doctor
+    from buildxpy.builders.manage import (
         Builder,
         Node,
         ensure_builder,
@@ -26,8 +25,14 @@ if TYPE_CHECKING:
         stop_builder,
         use_builder,
     )
-    from buildxpy.buildkitd_config import BuildkitdTable
-    from buildxpy.digest_records import DigestRecord
+    from buildxpy.builders.qemu import QemuResult, qemu_install
+    from buildxpy.builders.routing import NotNative, Route, RoutingPlan
+    from buildxpy.builds.one_build import BuildResult, build_image
+    from buildxpy.builds.report import BuildReport, PlatformReport
+    from buildxpy.builds.results import NativeBuildResult
+    from buildxpy.builds.spec import BuildSpec
+    from buildxpy.ci.git_tags import TagRules
+    from buildxpy.docker.runner import Result, Runner
     from buildxpy.errors import (
         BuilderNotFound,
         BuildxpyError,
@@ -38,65 +43,60 @@ if TYPE_CHECKING:
         ImageNotFound,
         RegistryError,
     )
-    from buildxpy.git_meta import TagRules
-    from buildxpy.health import Check, DoctorReport, doctor
-    from buildxpy.image_build import BuildResult, build_image
-    from buildxpy.image_export import ExportResult, LoadResult, export_images, load_tarballs
-    from buildxpy.index_merge import MergeRefused, merge
-    from buildxpy.manifest import (
+    from buildxpy.exports.tarballs import ExportResult, LoadResult, export_images, load_tarballs
+    from buildxpy.manifests.lists import (
         ManifestInfo,
         ManifestResult,
-        PlatformManifest,
         ReleaseResult,
         manifest_create,
         manifest_inspect,
         release,
     )
-    from buildxpy.manifest_spec import manifest_create_from_spec
-    from buildxpy.merge_options import MergeResult
-    from buildxpy.platforms import Platform
-    from buildxpy.qemu import QemuResult, qemu_install
-    from buildxpy.registry_login import LoginResult, login
-    from buildxpy.routing import NotNative, Route, RoutingPlan
-    from buildxpy.runner import Result, Runner
-    from buildxpy.settings import BuilderConfig, NodeConfig, Settings
-    from buildxpy.settings import load as load_settings
-    from buildxpy.verify_report import PlatformVerdict, VerificationFailed, VerifyReport
+    from buildxpy.manifests.login import LoginResult, login
+    from buildxpy.manifests.registry import PlatformManifest
+    from buildxpy.manifests.spec import manifest_create_from_spec
+    from buildxpy.platforms.names import Platform
+    from buildxpy.settings.model import BuilderConfig, NodeConfig, Settings
+    from buildxpy.settings.model import load as load_settings
+    from buildxpy.split.merge import MergeRefused, merge
+    from buildxpy.split.options import MergeResult
+    from buildxpy.split.records import DigestRecord
+    from buildxpy.verification.report import PlatformVerdict, VerificationFailed, VerifyReport
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
     "buildxpy.api": ("build", "export", "routing_plan", "setup_builder", "verify"),
-    "buildxpy.build_report": ("BuildReport", "PlatformReport"),
-    "buildxpy.digest_records": ("DigestRecord",),
-    "buildxpy.index_merge": ("MergeRefused", "merge"),
-    "buildxpy.merge_options": ("MergeResult",),
-    "buildxpy.build_results": ("NativeBuildResult",),
-    "buildxpy.routing": ("NotNative", "Route", "RoutingPlan"),
-    "buildxpy.image_build": ("BuildResult", "build_image"),
-    "buildxpy.build_spec": ("BuildSpec",),
-    "buildxpy.builders": (
+    "buildxpy.builds.report": ("BuildReport", "PlatformReport"),
+    "buildxpy.split.records": ("DigestRecord",),
+    "buildxpy.split.merge": ("MergeRefused", "merge"),
+    "buildxpy.split.options": ("MergeResult",),
+    "buildxpy.builds.results": ("NativeBuildResult",),
+    "buildxpy.builders.routing": ("NotNative", "Route", "RoutingPlan"),
+    "buildxpy.builds.one_build": ("BuildResult", "build_image"),
+    "buildxpy.builds.spec": ("BuildSpec",),
+    "buildxpy.builders.manage": (
         "Builder", "Node", "ensure_builder", "inspect_builder", "list_builders_info",
         "remove_builder", "stop_builder", "use_builder",
     ),
-    "buildxpy.health": ("Check", "DoctorReport", "doctor"),
+    "buildxpy.builders.doctor": ("Check", "DoctorReport", "doctor"),
     "buildxpy.errors": (
         "BuilderNotFound", "BuildxpyError", "CommandFailed", "CommandTimeout", "ConfigError",
         "DockerNotFound", "ImageNotFound", "RegistryError",
     ),
-    "buildxpy.image_export": ("ExportResult", "LoadResult", "export_images", "load_tarballs"),
-    "buildxpy.registry_login": ("LoginResult", "login"),
-    "buildxpy.manifest": (
+    "buildxpy.exports.tarballs": ("ExportResult", "LoadResult", "export_images", "load_tarballs"),
+    "buildxpy.manifests.login": ("LoginResult", "login"),
+    "buildxpy.manifests.lists": (
         "ManifestInfo", "ManifestResult", "PlatformManifest", "ReleaseResult", "manifest_create",
         "manifest_inspect", "release",
     ),
-    "buildxpy.manifest_spec": ("manifest_create_from_spec",),
-    "buildxpy.platforms": ("Platform",),
-    "buildxpy.qemu": ("QemuResult", "qemu_install"),
-    "buildxpy.runner": ("Result", "Runner"),
-    "buildxpy.settings": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
-    "buildxpy.verify_report": ("PlatformVerdict", "VerificationFailed", "VerifyReport"),
-    "buildxpy.git_meta": ("TagRules",),
-    "buildxpy.buildkitd_config": ("BuildkitdTable",),
+    "buildxpy.manifests.spec": ("manifest_create_from_spec",),
+    "buildxpy.platforms.names": ("Platform",),
+    "buildxpy.builders.qemu": ("QemuResult", "qemu_install"),
+    "buildxpy.docker.runner": ("Result", "Runner"),
+    "buildxpy.settings.model": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+    "buildxpy.verification.report": ("PlatformVerdict", "VerificationFailed", "VerifyReport"),
+    "buildxpy.ci.git_tags": ("TagRules",),
+    "buildxpy.builders.buildkitd_config": ("BuildkitdTable",),
 }  # fmt: skip
 _EXPORTS = {
     name.partition(":")[0]: (module, name.partition(":")[2] or name.partition(":")[0])

@@ -1,3 +1,3 @@
-from buildxpy.cli import run
+from buildxpy.cli.main import run
 
 run()

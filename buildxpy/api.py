@@ -11,23 +11,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from buildxpy.build_results import NativeBuildResult
-from buildxpy.build_spec import BuildSpec, spec_from_settings
-from buildxpy.builders import Builder, ensure_builder
-from buildxpy.buildkitd_config import BuildkitdTable
+from buildxpy.builders.buildkitd_config import BuildkitdTable
+from buildxpy.builders.manage import Builder, ensure_builder
+from buildxpy.builders.routing import RoutingPlan
+from buildxpy.builders.routing_facts import routing_plan as route_platforms
+from buildxpy.builds.native import native_build
+from buildxpy.builds.reporting import NativeOptions
+from buildxpy.builds.results import NativeBuildResult
+from buildxpy.builds.spec import BuildSpec, spec_from_settings
+from buildxpy.ci.git_tags import TagRules
+from buildxpy.docker.runner import Runner
 from buildxpy.errors import ConfigError
-from buildxpy.git_meta import TagRules
-from buildxpy.image_export import ExportResult, export_images
-from buildxpy.image_verify import verify as verify_image
-from buildxpy.merge_options import Require, index_annotations
-from buildxpy.native_build import NativeOptions, native_build
-from buildxpy.platforms import Platform
-from buildxpy.platforms import parse as parse_platform
-from buildxpy.routing import RoutingPlan
-from buildxpy.routing_facts import routing_plan as route_platforms
-from buildxpy.runner import Runner
-from buildxpy.settings import NodeConfig, from_values, parse_node_flag
-from buildxpy.verify_report import VerifyReport
+from buildxpy.exports.tarballs import ExportResult, export_images
+from buildxpy.platforms.names import Platform
+from buildxpy.platforms.names import parse as parse_platform
+from buildxpy.settings.model import NodeConfig, from_values, parse_node_flag
+from buildxpy.split.options import Require, index_annotations
+from buildxpy.verification.check import verify as verify_image
+from buildxpy.verification.report import VerifyReport
 
 PlatformLike = Platform | str
 

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from buildxpy import git_queries, log, redact
+from buildxpy import log, redact
+from buildxpy.ci import git_queries
 from tests.fakes import FakeRunner
 
 
@@ -47,7 +48,7 @@ def fake() -> FakeRunner:
 @pytest.fixture
 def cli_fake(monkeypatch: pytest.MonkeyPatch) -> FakeRunner:
     """A fake the CLI's commands get as their runner (honouring --dry-run)."""
-    from buildxpy import runner
+    from buildxpy.docker import runner
 
     fake = FakeRunner()
 

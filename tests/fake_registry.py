@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from buildxpy.digest_records import DigestRecord
-from buildxpy.runner import Completed
+from buildxpy.docker.runner import Completed
+from buildxpy.split.records import DigestRecord
 from tests.fakes import Call, FakeRunner
 
 IMAGE = "127.0.0.1:5000/app"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
-from buildxpy.runner import Completed, Runner
+from buildxpy.docker.runner import Completed, Runner
 
 T = TypeVar("T")
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from buildxpy import image_export as exporting
-from buildxpy.build_argv import export_argv
-from buildxpy.build_spec import spec_from_settings
-from buildxpy.platforms import Platform
-from buildxpy.runner import Runner
-from buildxpy.settings import Settings
+from buildxpy.builds.argv import export_argv
+from buildxpy.builds.spec import spec_from_settings
+from buildxpy.docker.runner import Runner
+from buildxpy.exports import tarballs as exporting
+from buildxpy.platforms.names import Platform
+from buildxpy.settings.model import Settings
 
 
 def export(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.platforms import LIBRARY_NAMES
+from buildxpy.platforms.names import LIBRARY_NAMES
 from tests.integration.conftest import Bed
 from tests.unit.test_platforms import REFUSED, ROWS, Row
 

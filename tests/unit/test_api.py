@@ -34,7 +34,7 @@ def test_unknown_name() -> None:
 def test_version_imports_neither_sh_nor_pydantic() -> None:
     code = (
         "import sys\n"
-        "from buildxpy.cli import main\n"
+        "from buildxpy.cli.main import main\n"
         "try:\n"
         "    main(['--version'])\n"
         "except SystemExit:\n"

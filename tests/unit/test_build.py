@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli, settings
-from buildxpy.build_spec import spec_from_settings
-from buildxpy.docker_json import BuildMetadata
+from buildxpy.builds.one_build import METADATA_NAME, BuildResult, build_image, read_metadata
+from buildxpy.builds.spec import spec_from_settings
+from buildxpy.cli import main as cli
+from buildxpy.docker.models import BuildMetadata
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuilderNotFound, BuildxpyError, CommandFailed
-from buildxpy.image_build import METADATA_NAME, BuildResult, build_image, read_metadata
-from buildxpy.runner import Completed
+from buildxpy.settings import model as settings
 from tests.fakes import Call, FakeRunner
 
 
@@ -164,7 +165,7 @@ def test_dry_run_prints_and_runs_nothing(
 ) -> None:
     (project / "ctx").mkdir()
     dry = FakeRunner(dry_run=True)
-    monkeypatch.setattr("buildxpy.commands.build.make_runner", lambda args: dry)
+    monkeypatch.setattr("buildxpy.cli.commands.build.make_runner", lambda args: dry)
     code = cli.main(["--dry-run", "build", "--image", "r/app", "--platform", "linux/arm64", "ctx"])
     out = capsys.readouterr().out
     assert code == 0
@@ -186,7 +187,7 @@ def test_dry_run_prints_and_runs_nothing(
 def cli_with(
     fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, *argv: str
 ) -> tuple[int, list[Call]]:
-    monkeypatch.setattr("buildxpy.commands.build.make_runner", lambda args: fake)
+    monkeypatch.setattr("buildxpy.cli.commands.build.make_runner", lambda args: fake)
     return cli.main(list(argv)), fake.calls
 
 

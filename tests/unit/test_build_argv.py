@@ -1,18 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from buildxpy import settings
-from buildxpy.build_argv import build_argv as spec_argv
-from buildxpy.build_argv import export_argv
-from buildxpy.build_cache import DefaultCache, cache_flags
-from buildxpy.build_spec import spec_from_settings
+from buildxpy.builds.argv import build_argv as spec_argv
+from buildxpy.builds.argv import export_argv
+from buildxpy.builds.cache import DefaultCache, cache_flags
+from buildxpy.builds.spec import spec_from_settings
 from buildxpy.errors import ConfigError
-from buildxpy.platforms import parse
-from buildxpy.record import replace
+from buildxpy.platforms.names import parse
+from buildxpy.settings import model as settings
 
 META = "dist/build-metadata.json"
 HEAD = ["buildx", "build", "--builder", "buildxpy", "--platform", "linux/amd64,linux/arm64"]
@@ -239,8 +239,8 @@ def test_build_inputs_from_environment_and_file(
 
 
 def test_flags_reach_the_settings() -> None:
-    from buildxpy.cli import build_parser
-    from buildxpy.commands._common import flag_overrides
+    from buildxpy.cli.commands._common import flag_overrides
+    from buildxpy.cli.main import build_parser
 
     argv = [
         "build", "--ssh", "default", "--build-context", "b=docker-image://x", "--attest",

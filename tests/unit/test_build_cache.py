@@ -8,7 +8,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from buildxpy import redact
-from buildxpy.build_cache import (
+from buildxpy.builds.cache import (
     DefaultCache,
     can_export_cache,
     choose,

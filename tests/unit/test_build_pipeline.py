@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from buildxpy import settings
-from buildxpy.build_spec import spec_from_settings
-from buildxpy.buildx_features import parse_version
+from buildxpy.builds.one_build import BuildResult, build_image
+from buildxpy.builds.spec import spec_from_settings
+from buildxpy.docker.buildx_features import parse_version
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.image_build import BuildResult, build_image
-from buildxpy.runner import Completed
+from buildxpy.settings import model as settings
 from tests.fakes import Call, FakeRunner
 
 DATA = Path(__file__).parent.parent / "data"

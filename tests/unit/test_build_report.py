@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.build_report import build_stage_platforms, compiler_in, make_report, parse_name
-from buildxpy.platforms import parse_list
-from buildxpy.progress_json import RawJsonRenderer, Step, StepLog
-from buildxpy.routing import RouteNode, RoutingPlan, plan_routes
+from buildxpy.builders.routing import RouteNode, RoutingPlan, plan_routes
+from buildxpy.builds.progress import RawJsonRenderer, Step, StepLog
+from buildxpy.builds.report import build_stage_platforms, compiler_in, make_report, parse_name
+from buildxpy.platforms.names import parse_list
 
 DATA = Path(__file__).parent.parent / "data"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

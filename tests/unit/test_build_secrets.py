@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
-from buildxpy.runner import Completed
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Completed
 from tests.fakes import Call, FakeRunner
 
 SECRET = "s3cr3t-build-value-8842"
@@ -30,7 +30,7 @@ def leaky_buildx(call: Call) -> Completed:
 
 
 def run_cli(fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
-    monkeypatch.setattr("buildxpy.commands.build.make_runner", lambda args: fake)
+    monkeypatch.setattr("buildxpy.cli.commands.build.make_runner", lambda args: fake)
     return cli.main(list(argv))
 
 

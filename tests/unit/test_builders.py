@@ -9,21 +9,19 @@ from typing import Any
 
 import pytest
 
-from buildxpy import (
-    builder_boot,
-    builder_facts,
-    builder_natives,
-    builder_state,
-    builders,
-    cli,
-    emulation,
-)
-from buildxpy import settings as settings_mod
-from buildxpy.builder_plan import StoredNode
-from buildxpy.builders import Builder
-from buildxpy.docker_json import DockerInfo, LsBuilder, load_json, parse_context_ls
+from buildxpy.builders import boot as builder_boot
+from buildxpy.builders import facts as builder_facts
+from buildxpy.builders import manage as builders
+from buildxpy.builders import natives as builder_natives
+from buildxpy.builders import state as builder_state
+from buildxpy.builders.manage import Builder
+from buildxpy.builders.plan import StoredNode
+from buildxpy.cli import main as cli
+from buildxpy.docker.models import DockerInfo, LsBuilder, load_json, parse_context_ls
 from buildxpy.errors import BuilderNotFound, BuildxpyError
-from buildxpy.platforms import parse
+from buildxpy.platforms import emulation
+from buildxpy.platforms.names import parse
+from buildxpy.settings import model as settings_mod
 from tests.fakes import FakeRunner, joined
 
 DATA = Path(__file__).parent.parent / "data"
@@ -628,7 +626,7 @@ def test_lone_node_boot_failure_is_named_after_the_node() -> None:
     ],
 )  # fmt: skip
 def test_boot_cause_says_why_the_pull_failed(error: str, hint: str) -> None:
-    from buildxpy.builder_boot import boot_cause
+    from buildxpy.builders.boot import boot_cause
 
     assert boot_cause("reg:5000/bk:x", error).startswith(
         f"cannot pull the BuildKit image reg:5000/bk:x ({hint}): "

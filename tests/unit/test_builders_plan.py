@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from buildxpy import settings as settings_mod
-from buildxpy.builder_plan import (
+from buildxpy.builders.buildkitd_config import BuildkitdFile
+from buildxpy.builders.plan import (
     ActualBuilder,
     DesiredBuilder,
     DesiredNode,
@@ -17,8 +17,8 @@ from buildxpy.builder_plan import (
     node_matches,
     plan,
 )
-from buildxpy.buildkitd_config import BuildkitdFile
 from buildxpy.errors import ConfigError
+from buildxpy.settings import model as settings_mod
 
 DATA = Path(__file__).parent.parent / "data"
 SOCK1 = "unix:///var/run/docker.sock"

@@ -6,17 +6,17 @@ from typing import Any
 
 import pytest
 
-from buildxpy import settings
-from buildxpy.builder_plan import load_instance
-from buildxpy.buildkitd_config import (
+from buildxpy.builders.buildkitd_config import (
     BuildkitdTable,
     desired_fingerprint,
     prepare,
     render,
     stored_fingerprint,
 )
-from buildxpy.docker_json import LsBuilder, load_json
+from buildxpy.builders.plan import load_instance
+from buildxpy.docker.models import LsBuilder, load_json
 from buildxpy.errors import ConfigError
+from buildxpy.settings import model as settings
 
 DATA = Path(__file__).parent.parent / "data"
 # The configuration and CA file the recorded instance was created from (buildx 0.13.1).

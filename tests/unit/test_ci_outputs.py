@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import ci_outputs, cli, redact
+from buildxpy import redact
+from buildxpy.builds.one_build import BuildResult
+from buildxpy.ci import outputs as ci_outputs
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError
-from buildxpy.image_build import BuildResult
-from buildxpy.image_export import ExportResult
-from buildxpy.runner import Completed
+from buildxpy.exports.tarballs import ExportResult
 from tests.fakes import Call, FakeRunner
 
 DIGEST = "sha256:" + "c" * 64

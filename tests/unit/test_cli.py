@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
 from buildxpy.errors import BuildxpyError
 from tests.fakes import FakeRunner
 
@@ -145,50 +145,6 @@ def test_failed_checks_go_through_the_one_error_boundary(
     out, err = capsys.readouterr()
     assert "FAIL  daemon" in out
     assert err.splitlines()[-1] == "buildxpy: error: checks failed: daemon"
-
-
-def test_garbage_collection_runs_again_by_the_end_of_the_command(cli_fake: FakeRunner) -> None:
-    import gc
-
-    from buildxpy import startup_gc
-
-    startup_gc.pause()
-    try:
-        assert not gc.isenabled()
-        cli.main(["builder", "ls", "--json"])
-        assert gc.isenabled()
-    finally:
-        gc.unfreeze()
-        gc.enable()
-
-
-def test_garbage_collection_runs_again_once_docker_starts(fake: FakeRunner) -> None:
-    import gc
-
-    from buildxpy import startup_gc
-
-    seen: list[bool] = []
-    startup_gc.pause()
-    try:
-        fake.while_running(lambda: seen.append(gc.isenabled()))
-        fake.run("version")
-        assert seen == [True]
-    finally:
-        gc.unfreeze()
-        gc.enable()
-
-
-def test_garbage_collection_is_left_alone_outside_the_console_entry_point(
-    cli_fake: FakeRunner,
-) -> None:
-    import gc
-
-    gc.disable()
-    try:
-        cli.main(["builder", "ls", "--json"])
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from buildxpy.docker_json import (
+from buildxpy.docker.models import (
     BuildMetadata,
     BuildxCurrent,
     DockerInfo,

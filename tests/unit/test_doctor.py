@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.emulation import find_handler, read_handlers
-from buildxpy.health import doctor
-from buildxpy.platforms import parse
+from buildxpy.builders.doctor import doctor
+from buildxpy.platforms.emulation import find_handler, read_handlers
+from buildxpy.platforms.names import parse
 from tests.fakes import FakeRunner
 
 VERSION_JSON = '{"Client":{"Version":"28.2.2"},"Server":{"Version":"26.1.5+dfsg1"}}\n'

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.elf import (
+from buildxpy.errors import BuildxpyError
+from buildxpy.platforms.elf import (
     EM_386,
     EM_AARCH64,
     EM_ARM,
@@ -36,8 +37,7 @@ from buildxpy.elf import (
     read_elf,
     shebang,
 )
-from buildxpy.errors import BuildxpyError
-from buildxpy.platforms import parse
+from buildxpy.platforms.names import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "test-binaries"

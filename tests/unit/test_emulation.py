@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import emulation
+from buildxpy.builders.doctor import doctor
+from buildxpy.builders.qemu import qemu_install
 from buildxpy.errors import ConfigError
-from buildxpy.health import doctor
-from buildxpy.platforms import parse
-from buildxpy.qemu import qemu_install
+from buildxpy.platforms import emulation, names
+from buildxpy.platforms.names import parse
 from tests.fakes import FakeRunner
 
 ARMV6, ARMV7 = parse("linux/arm/v6"), parse("linux/arm/v7")
@@ -26,13 +26,13 @@ def test_host_platform_on_every_machine(
     machine: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("platform.machine", lambda: machine)
-    assert str(emulation.host_platform()) == expected
+    assert str(names.host_platform()) == expected
 
 
 def test_an_unknown_machine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("platform.machine", lambda: "pdp11")
     with pytest.raises(ConfigError, match="unknown architecture 'pdp11' of this"):
-        emulation.host_platform()
+        names.host_platform()
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from buildxpy import settings as config
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.image_export import PlannedExport, platform_ref, tarball_name
-from buildxpy.platforms import parse, parse_list
-from buildxpy.runner import Completed
+from buildxpy.exports.tarballs import PlannedExport, platform_ref, tarball_name
+from buildxpy.platforms.names import parse, parse_list
+from buildxpy.settings import model as config
 from tests.fakes import Call, FakeRunner
 from tests.specs import build_argv, export, plan
 

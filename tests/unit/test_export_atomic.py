@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError
 from buildxpy.file_install import scratch_beside
-from buildxpy.runner import Completed
 from tests.fakes import Call, FakeRunner
 from tests.specs import export
 from tests.unit.test_export import dest_of, make_settings, platform_of_call, writes_tarball

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import settings as config
-from buildxpy.runner import Runner
+from buildxpy.docker.runner import Runner
+from buildxpy.settings import model as config
 from tests.specs import export
 
 # Writes two progress lines, then the tarball to the path after `dest=`, as buildx would.

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from buildxpy import git_queries
-from buildxpy.errors import ConfigError
-from buildxpy.git_meta import (
+from buildxpy.ci import git_queries
+from buildxpy.ci.git_tags import (
     GitFacts,
     RefKind,
     TagRules,
@@ -23,6 +22,7 @@ from buildxpy.git_meta import (
     sanitize_tag,
     tags_from_git,
 )
+from buildxpy.errors import ConfigError
 
 COMMITTED = "2024-03-04T05:06:07+02:00"
 COMMITTED_UTC = "2024-03-04T03:06:07Z"
@@ -572,7 +572,7 @@ def test_a_prefetch_for_another_directory_is_not_taken(repo: Path, tmp_path: Pat
 
 def test_starting_the_queries_loads_no_models() -> None:
     """`build` starts git before anything heavy is imported: the module that starts it is light."""
-    script = "import sys, buildxpy.git_queries; print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'buildxpy.git_meta'))))"
+    script = "import sys, buildxpy.ci.git_queries; print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'buildxpy.ci.git_tags'))))"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Runner
 from buildxpy.errors import ConfigError
-from buildxpy.runner import Runner
 from tests.fakes import FakeRunner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -233,7 +233,7 @@ def test_a_command_line_longer_than_the_system_allows(project: Path) -> None:
 
 
 def test_a_long_builder_name_from_the_api_fits_the_lock_and_state_files(tmp_path: Path) -> None:
-    from buildxpy.builder_state import BuilderState, builder_lock, load_state, save_state
+    from buildxpy.builders.state import BuilderState, builder_lock, load_state, save_state
 
     with builder_lock(tmp_path, LONG_NAME):
         save_state(tmp_path, LONG_NAME, BuilderState(contexts={"n1": "unix:///n1.sock"}))

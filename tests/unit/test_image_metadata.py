@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from buildxpy import cli
-from buildxpy.git_meta import GitFacts, TagRules
-from buildxpy.image_metadata import compute, project_license
+from buildxpy.ci.git_tags import GitFacts, TagRules
+from buildxpy.ci.metadata import compute, project_license
+from buildxpy.cli import main as cli
 from tests.fakes import FakeRunner
 from tests.unit.test_git_meta import (
     COMMITTED_UTC,

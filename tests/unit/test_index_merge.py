@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
-from buildxpy.digest_records import DigestRecord, read_record, record_path, write_record
+from buildxpy.cli import main as cli
 from buildxpy.errors import ConfigError
-from buildxpy.index_merge import MergeRefused, merge, merge_records
-from buildxpy.merge_options import annotations_from, require_from
-from buildxpy.platforms import parse, parse_list
+from buildxpy.platforms.names import parse, parse_list
+from buildxpy.split.merge import MergeRefused, merge, merge_records
+from buildxpy.split.options import annotations_from, require_from
+from buildxpy.split.records import DigestRecord, read_record, record_path, write_record
 from tests.fake_registry import IMAGE, Registry, digest_of, index, pushed, writes
 from tests.fakes import FakeRunner
 

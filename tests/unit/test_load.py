@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from buildxpy import cli
-from buildxpy import settings as config
-from buildxpy.docker_json import ImageInspect, load_json
+from buildxpy.cli import main as cli
+from buildxpy.docker.models import ImageInspect, load_json
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, ConfigError
-from buildxpy.image_export import load_tarballs, parse_loaded, platform_of
-from buildxpy.platforms import parse
-from buildxpy.runner import Completed
+from buildxpy.exports.tarballs import load_tarballs, parse_loaded, platform_of
+from buildxpy.platforms.names import parse
+from buildxpy.settings import model as config
 from tests.fakes import Call, FakeRunner
 from tests.specs import export
 

@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from buildxpy import cli, redact
+from buildxpy import redact
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.registry_login import PASSWORD_ENV, login, password_from
-from buildxpy.runner import Completed
+from buildxpy.manifests.login import PASSWORD_ENV, login, password_from
 from tests.fakes import Call, FakeRunner
 
 PASSWORD = "hunter2-correct-horse"
@@ -82,7 +83,7 @@ def test_bad_input_runs_no_docker(fake: FakeRunner, registry: str, user: str, me
 
 
 def cli_login(fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, stdin: str, *argv: str) -> int:
-    monkeypatch.setattr("buildxpy.commands.login.make_runner", lambda args: fake)
+    monkeypatch.setattr("buildxpy.cli.commands.login.make_runner", lambda args: fake)
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return cli.main(["--log-format", "json", "-v", *argv])
 
@@ -123,7 +124,7 @@ class Terminal(io.StringIO):
 def test_cli_on_a_terminal_without_password_fails_before_docker(
     fake: FakeRunner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("buildxpy.commands.login.make_runner", lambda args: fake)
+    monkeypatch.setattr("buildxpy.cli.commands.login.make_runner", lambda args: fake)
     monkeypatch.setattr("sys.stdin", Terminal("typed\n"))
     code = cli.main(["login", "r.example", "-u", "bob"])
     err = capsys.readouterr().err

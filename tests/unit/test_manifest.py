@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from buildxpy.errors import ConfigError, ImageNotFound, RegistryError
-from buildxpy.manifest import (
-    manifest_create,
-    manifest_inspect,
-    parse_raw,
-    platform_entries,
-)
+from buildxpy.manifests.lists import manifest_create, manifest_inspect
+from buildxpy.manifests.registry import parse_raw, platform_entries
 from tests.fakes import FakeRunner, joined
 
 DATA = Path(__file__).parent.parent / "data"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from buildxpy.errors import ConfigError
-from buildxpy.manifest import (
+from buildxpy.manifests.registry import (
     Reference,
     docker_manifest_argvs,
     image_config_argv,

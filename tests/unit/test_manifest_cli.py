@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
 from tests.fakes import FakeRunner
 from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, digest_of, index_of
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from buildxpy.errors import ConfigError
-from buildxpy.manifest_spec import ManifestSpec, SpecEntry, SpecPlatform, manifest_create_from_spec
+from buildxpy.manifests.spec import ManifestSpec, SpecEntry, SpecPlatform, manifest_create_from_spec
 from tests.fakes import FakeRunner, joined
 from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, index_of, sample
 from tests.unit.test_manifest_spec import READ, SPECS

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
-from buildxpy.runner import Completed, current_line_filter
+from buildxpy.cli import main as cli
+from buildxpy.docker.runner import Completed, current_line_filter
 from tests.fake_registry import IMAGE, Registry, digest_of, index, writes
 from tests.fakes import Call, FakeRunner
 
@@ -601,8 +601,8 @@ def test_a_plain_result_loads_the_split_and_verify_models_only_when_serialized()
 
     script = """
 import json, sys
-from buildxpy.build_results import NativeBuildResult
-late = ("buildxpy.digest_records", "buildxpy.merge_options", "buildxpy.verify_report")
+from buildxpy.builds.results import NativeBuildResult
+late = ("buildxpy.split.records", "buildxpy.split.options", "buildxpy.verification.report")
 result = NativeBuildResult.model_construct(
     digest="sha256:" + "a" * 64, tags=["r/app:1"], platforms=["linux/amd64"], pushed=False,
     builder="b", metadata_file=None,

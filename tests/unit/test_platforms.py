@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.emulation import host_platform
 from buildxpy.errors import ConfigError
-from buildxpy.platforms import (
+from buildxpy.platforms.names import (
     KNOWN_OS,
     LIBRARY_NAMES,
     Platform,
+    host_platform,
     normalize_os,
     parse,
     parse_list,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
 from tests.fakes import FakeRunner
 from tests.unit.test_platforms import REFUSED, ROWS
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from buildxpy.builds.progress import ProgressCapture, RawJsonRenderer, Shown, StepLog
+from buildxpy.docker.runner import Runner
 from buildxpy.errors import CommandFailed
-from buildxpy.progress_json import ProgressCapture, RawJsonRenderer, Shown, StepLog
-from buildxpy.runner import Runner
 
 DATA = Path(__file__).parent.parent / "data"
 TWO = DATA / "buildx-rawjson-two-platforms.txt"

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from buildxpy.builders.qemu import BINFMT_IMAGE, qemu_install
+from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, CommandFailed
-from buildxpy.platforms import parse
-from buildxpy.qemu import BINFMT_IMAGE, qemu_install
-from buildxpy.runner import Completed
+from buildxpy.platforms.names import parse
 from tests.fakes import Call, FakeRunner
 from tests.unit.test_doctor import write_handler
 
@@ -120,6 +120,6 @@ def test_installer_that_cannot_run_is_one_clear_error(fake: FakeRunner, binfmt: 
 
 
 def test_help_names_the_pinned_image() -> None:
-    from buildxpy.commands.qemu import BINFMT_IMAGE_HELP
+    from buildxpy.cli.commands.qemu import BINFMT_IMAGE_HELP
 
     assert BINFMT_IMAGE_HELP == BINFMT_IMAGE

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import docker_json
-from buildxpy.builder_boot import parse_boot_failures
-from buildxpy.buildx_features import parse_version
+from buildxpy.builders.boot import parse_boot_failures
+from buildxpy.builds.progress import RawJsonRenderer, StepLog
+from buildxpy.docker import models as docker_json
+from buildxpy.docker.buildx_features import parse_version
 from buildxpy.errors import CommandFailed, ImageNotFound
-from buildxpy.manifest import registry_failure
-from buildxpy.progress_json import RawJsonRenderer, StepLog
+from buildxpy.manifests.registry import registry_failure
 
 RECORDED = Path(__file__).parent.parent / "data" / "recorded"
 VERSIONS = sorted(

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from buildxpy import cli
+from buildxpy.cli import main as cli
 from buildxpy.errors import BuildxpyError, ConfigError, ImageNotFound
-from buildxpy.manifest import release
+from buildxpy.manifests.lists import release
 from tests.fakes import FakeRunner, joined
 from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, digest_of, index_of, sample
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildxpy.platforms import parse, parse_list
-from buildxpy.routing import (
+from buildxpy.builders.routing import (
     NotNative,
     RouteNode,
     plan_lines,
@@ -15,6 +14,7 @@ from buildxpy.routing import (
     refuse_emulated,
     uses_workers,
 )
+from buildxpy.platforms.names import parse, parse_list
 
 AMD = "linux/amd64"
 ARM = "linux/arm64"

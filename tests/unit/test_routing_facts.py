@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.builder_state import load_state
+from buildxpy.builders.routing_facts import routing_plan
+from buildxpy.builders.state import load_state
 from buildxpy.errors import BuilderNotFound
-from buildxpy.platforms import parse_list
-from buildxpy.routing_facts import routing_plan
+from buildxpy.platforms.names import parse_list
 from tests.fakes import FakeRunner
 
 DATA = Path(__file__).parent.parent / "data"

@@ -15,8 +15,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from buildxpy import redact
+from buildxpy.docker.runner import Completed, Runner
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
-from buildxpy.runner import Completed, Runner
 from tests.fakes import FakeRunner
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli, redact
-from buildxpy.build_secrets import parse_secret, resolve_secrets
+from buildxpy import redact
+from buildxpy.builds.secrets import parse_secret, resolve_secrets
+from buildxpy.cli import main as cli
 from buildxpy.errors import ConfigError
 from tests.fakes import FakeRunner
 

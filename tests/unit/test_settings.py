@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import redact, settings
+from buildxpy import redact
 from buildxpy.errors import ConfigError
-from buildxpy.platforms import parse
+from buildxpy.platforms.names import parse
+from buildxpy.settings import model as settings
 
 
 @pytest.fixture

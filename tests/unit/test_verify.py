@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy import cli
-from buildxpy.docker_json import ContainerConfig
-from buildxpy.elf import EM_AARCH64, EM_ARM, EM_X86_64
-from buildxpy.entrypoint import (
+from buildxpy.cli import main as cli
+from buildxpy.docker.models import ContainerConfig
+from buildxpy.docker.runner import Completed
+from buildxpy.platforms.elf import EM_AARCH64, EM_ARM, EM_X86_64
+from buildxpy.verification.check import verify
+from buildxpy.verification.entrypoint import (
     DEFAULT_PATH,
     UNKNOWN,
     Entry,
@@ -31,10 +33,8 @@ from buildxpy.entrypoint import (
     resolve,
     search_path,
 )
-from buildxpy.image_files import dockerfile, export_argv, read_tar
-from buildxpy.image_verify import verify
-from buildxpy.runner import Completed
-from buildxpy.verify_report import PlatformVerdict, VerificationFailed, VerifyReport
+from buildxpy.verification.files import dockerfile, export_argv, read_tar
+from buildxpy.verification.report import PlatformVerdict, VerificationFailed, VerifyReport
 from tests.fakes import FakeRunner
 
 REPO = "127.0.0.1:5000/app"
@@ -397,7 +397,7 @@ def fake_index(
 
 def _all_tars(fake: FakeRunner, images: dict[str, bytes]) -> None:
     """One build rule answering every image's stream by the digest its Dockerfile names."""
-    from buildxpy.runner import Completed
+    from buildxpy.docker.runner import Completed
 
     def answer(call):  # type: ignore[no-untyped-def]
         with open(call.args[call.args.index("--file") + 1]) as handle:  # noqa: PTH123
@@ -598,7 +598,7 @@ def test_report_models_serialise_ok_and_status() -> None:
 def test_verify_is_on_by_default_and_off_by_env_flag_or_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from buildxpy import settings
+    from buildxpy.settings import model as settings
 
     cwd = tmp_path
     assert settings.load({}, cwd=cwd).verify is True
@@ -613,7 +613,7 @@ def test_verify_is_on_by_default_and_off_by_env_flag_or_file(
 def test_platforms_count_as_configured_only_when_someone_configured_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from buildxpy import settings
+    from buildxpy.settings import model as settings
 
     cwd = tmp_path
     assert settings.load({}, cwd=cwd).platforms_given is False
@@ -711,7 +711,7 @@ def test_verification_without_the_configured_builder_uses_the_current_one(
 
 
 def test_a_failed_read_is_tried_once_more_then_named(fake: FakeRunner) -> None:
-    from buildxpy.image_files import ReadFailed
+    from buildxpy.verification.files import ReadFailed
 
     fake_index(fake, f"{REPO}:1", GOOD[:1], attest=False)
     _all_tars(fake, {"sha256:" + "1" * 64: tar_of([("exe", "bin/sh", elf())])})

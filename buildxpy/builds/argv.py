@@ -1,0 +1,140 @@
+"""``docker buildx build`` argument lists (without ``docker``) for a ``BuildSpec``: one multi-platform
+build, or one platform's ``type=docker`` tarball. Pure: no process, no file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from buildxpy.builds.cache import cache_flags
+from buildxpy.builds.spec import BuildSpec
+from buildxpy.platforms.names import Platform
+
+
+def image_options(spec: BuildSpec, platforms: Sequence[Platform] | None = None) -> list[str]:
+    """What shapes the image: the same for a build and for each platform of an export
+    (``platforms``: the ones this build makes, which pick the default cache's name)."""
+    argv: list[str] = []
+    if spec.dockerfile:
+        argv += ["-f", spec.dockerfile]
+    if spec.target:
+        argv += ["--target", spec.target]
+    for key, value in spec.build_args.items():
+        argv += ["--build-arg", key if value is None else f"{key}={value}"]
+    for key, value in spec.labels.items():
+        argv += ["--label", f"{key}={value}"]
+    for flag, values in (
+        ("--secret", spec.secrets),
+        ("--cache-from", spec.cache_from),
+        ("--cache-to", spec.cache_to),
+    ):
+        for value in values:
+            argv += [flag, value]
+    if spec.no_cache:
+        argv.append("--no-cache")
+    if spec.pull:
+        argv.append("--pull")
+    # `=` keeps values such as `false` attached: buildx parses these two flags leniently.
+    if spec.provenance is not None:
+        argv.append(f"--provenance={spec.provenance}")
+    if spec.sbom is not None:
+        argv.append(f"--sbom={spec.sbom}")
+    if spec.network:
+        argv += ["--network", spec.network]
+    argv += passthrough_options(spec)
+    argv += cache_flags(spec.default_cache, spec.platforms if platforms is None else platforms)
+    return argv
+
+
+def passthrough_options(spec: BuildSpec) -> list[str]:
+    argv: list[str] = []
+    for flag, values in (
+        ("--annotation", spec.annotations),
+        ("--ssh", spec.ssh),
+        ("--attest", spec.attests),
+        ("--no-cache-filter", spec.no_cache_filters),
+        ("--add-host", spec.add_hosts),
+        ("--allow", spec.allow),
+        ("--ulimit", spec.ulimits),
+    ):
+        for value in values:
+            argv += [flag, value]
+    for name, value in spec.build_contexts.items():
+        argv += ["--build-context", f"{name}={value}"]
+    if spec.shm_size:
+        argv += ["--shm-size", spec.shm_size]
+    # `build` is buildx's default: left out, it needs no buildx that knows --call (0.15+).
+    if spec.call and spec.call != "build":
+        argv.append(f"--call={spec.call}")
+    return argv
+
+
+def build_argv(
+    spec: BuildSpec, *, metadata_file: Path | str | None, load: bool | None = None
+) -> list[str]:
+    """One build for every platform of ``spec``, pushed and/or loaded as it says."""
+    argv = _head(spec, ",".join(str(p) for p in spec.platforms))
+    argv += _tag_flags(spec.tags)
+    argv += image_options(spec)
+    if spec.progress:
+        argv += ["--progress", spec.progress]
+    if metadata_file is not None:
+        argv += ["--metadata-file", str(metadata_file)]
+    if spec.push:
+        argv.append("--push")
+    if spec.load if load is None else load:
+        argv.append("--load")
+    argv.append(spec.context)
+    return argv
+
+
+def export_argv(
+    spec: BuildSpec,
+    platform: Platform,
+    tags: Sequence[str],
+    dest: Path,
+    *,
+    progress: str | None = None,
+) -> list[str]:
+    """One platform's image written as a ``type=docker`` tarball to ``dest``."""
+    argv = _head(spec, str(platform))
+    argv += ["--output", "type=docker," + _csv_field(f"dest={dest}")]
+    argv += _tag_flags(tags)
+    argv += image_options(spec, [platform])
+    progress = spec.progress or progress
+    if progress:
+        argv += ["--progress", progress]
+    argv.append(spec.context)
+    return argv
+
+
+def _head(spec: BuildSpec, platforms: str) -> list[str]:
+    return ["buildx", "build", "--builder", spec.builder, "--platform", platforms]
+
+
+def _tag_flags(tags: Sequence[str]) -> list[str]:
+    return [arg for tag in tags for arg in ("-t", tag)]
+
+
+def _csv_field(value: str) -> str:
+    """buildx reads ``--output`` as one CSV record: a path with a comma or quote needs quoting."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([value])
+    return out.getvalue()
+
+
+def by_digest_argv(
+    spec: BuildSpec, platform: Platform, output: str, *, metadata_file: Path | str
+) -> list[str]:
+    """One platform's image pushed as ``output`` says (by digest, no tag), its digest in the
+    metadata file."""
+    argv = _head(spec, str(platform))
+    argv += ["--output", output]
+    argv += image_options(spec, [platform])
+    if spec.progress:
+        argv += ["--progress", spec.progress]
+    argv += ["--metadata-file", str(metadata_file)]
+    argv.append(spec.context)
+    return argv
