@@ -11,6 +11,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -60,13 +61,32 @@ def _bed_problem() -> str | None:
     env_file = BED_DIR / "env"
     if not env_file.is_file():
         return f"no test bed at {BED_DIR} (run scripts/bed/up)"
-    probe = subprocess.run(
-        ["docker", "info", "--format", "{{.ServerVersion}}"],
-        capture_output=True, text=True, check=False, timeout=30,
-    )  # fmt: skip
-    if probe.returncode != 0:
-        return f"docker daemon not answering: {probe.stderr.strip()[-300:]}"
-    return None
+    # A daemon that has just torn down a run's builders can take a while to answer again; wait
+    # for it rather than fail every test of the session on one slow answer.
+    deadline = time.monotonic() + 180
+    problem = ""
+    while time.monotonic() < deadline:
+        try:
+            probe = subprocess.run(
+                ["docker", "version", "--format", "{{.Server.Version}}"],
+                capture_output=True, text=True, check=False, timeout=30,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            problem = "no answer within 30 s"
+        else:
+            if probe.returncode == 0:
+                return None
+            problem = probe.stderr.strip()[-300:]
+        time.sleep(3)
+    return f"docker daemon not answering for 180 s: {problem}{_dockerd_log_tail()}"
+
+
+def _dockerd_log_tail() -> str:
+    log = BED_DIR / "logs" / "dockerd.log"
+    if not log.is_file():
+        return ""
+    lines = log.read_text(errors="replace").splitlines()[-15:]
+    return "\nlast lines of " + str(log) + ":\n" + "\n".join(lines)
 
 
 @pytest.fixture(scope="session")
