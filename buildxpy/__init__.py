@@ -56,7 +56,8 @@ if TYPE_CHECKING:
     from buildxpy.manifests.registry import PlatformManifest
     from buildxpy.manifests.spec import manifest_create_from_spec
     from buildxpy.platforms.names import Platform
-    from buildxpy.settings.model import BuilderConfig, NodeConfig, Settings
+    from buildxpy.settings.builder import BuilderConfig, NodeConfig
+    from buildxpy.settings.model import Settings
     from buildxpy.settings.model import load as load_settings
     from buildxpy.split.merge import MergeRefused, merge
     from buildxpy.split.options import MergeResult
@@ -93,7 +94,8 @@ _MODULES = {
     "buildxpy.platforms.names": ("Platform",),
     "buildxpy.builders.qemu": ("QemuResult", "qemu_install"),
     "buildxpy.docker.runner": ("Result", "Runner"),
-    "buildxpy.settings.model": ("BuilderConfig", "NodeConfig", "Settings", "load_settings:load"),
+    "buildxpy.settings.builder": ("BuilderConfig", "NodeConfig"),
+    "buildxpy.settings.model": ("Settings", "load_settings:load"),
     "buildxpy.verification.report": ("PlatformVerdict", "VerificationFailed", "VerifyReport"),
     "buildxpy.ci.git_tags": ("TagRules",),
     "buildxpy.builders.buildkitd_config": ("BuildkitdTable",),

@@ -25,7 +25,8 @@ from buildxpy.errors import ConfigError
 from buildxpy.exports.tarballs import ExportResult, export_images
 from buildxpy.platforms.names import Platform
 from buildxpy.platforms.names import parse as parse_platform
-from buildxpy.settings.model import NodeConfig, from_values, parse_node_flag
+from buildxpy.settings.builder import NodeConfig, parse_node_flag
+from buildxpy.settings.model import from_values
 from buildxpy.split.options import Require, index_annotations
 from buildxpy.verification.check import verify as verify_image
 from buildxpy.verification.report import VerifyReport

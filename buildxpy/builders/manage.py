@@ -44,7 +44,7 @@ from buildxpy.builders.state import (
 from buildxpy.docker.models import LsBuilder
 from buildxpy.docker.runner import Runner
 from buildxpy.platforms.names import Platform
-from buildxpy.settings.model import BuilderConfig
+from buildxpy.settings.builder import BuilderConfig
 
 __all__ = [
     "Builder",

@@ -16,7 +16,8 @@ from buildxpy.docker import models as docker_json
 from buildxpy.docker.models import load_json
 from buildxpy.errors import ConfigError
 from buildxpy.platforms.names import Platform
-from buildxpy.settings.model import BuilderConfig, Settings
+from buildxpy.settings.builder import BuilderConfig
+from buildxpy.settings.model import Settings
 
 if TYPE_CHECKING:
     from buildxpy.docker.models import LsBuilder

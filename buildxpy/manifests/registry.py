@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from buildxpy.docker.models import ImageConfig, ImageIndex, load_json, validate_json
+from buildxpy.docker.references import REFERENCE, TAG
 from buildxpy.docker.runner import Result, Runner
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError, ImageNotFound, RegistryError
 from buildxpy.platforms.names import parse
 from buildxpy.result_model import ResultModel
-from buildxpy.settings.model import REFERENCE, TAG
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

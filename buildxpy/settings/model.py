@@ -1,4 +1,5 @@
-"""Configuration: command-line flags > environment > buildxpy.toml / [tool.buildxpy] > defaults."""
+"""Configuration: command-line flags > environment > buildxpy.toml / [tool.buildxpy] > defaults.
+``Settings`` holds every value; ``load`` reads them the way the command line does."""
 
 from __future__ import annotations
 
@@ -6,242 +7,43 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    PlainValidator,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from buildxpy.builders.buildkitd_config import BuildkitdTable
 from buildxpy.builds import inputs as build_inputs
 from buildxpy.builds.secrets import parse_secret
 from buildxpy.ci.git_tags import TagRules
-from buildxpy.docker.input_text import check_environ, utf8_error
+from buildxpy.docker.references import REFERENCE, REPOSITORY, TAG
 from buildxpy.errors import ConfigError
 from buildxpy.platforms.names import Platform, parse, read_archs
+from buildxpy.settings.builder import BuilderConfig
+from buildxpy.settings.sources import (
+    EnvSource,
+    config_dir,
+    config_file,
+    file_sources,
+    with_sources,
+)
+from buildxpy.settings.values import LineList, PlatformList, StrList, StrMap, dedupe, split_list
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 ARCHS_FILE = Path("docker/archs")
 FALSY = frozenset({"", "0", "false", "no"})
-
-# Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-MAX_NAME = 100
-TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-REPOSITORY = rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
-REFERENCE = (
-    rf"^(?P<repo>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
-_ENDPOINT_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
-_SSH = r"^ssh://(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::[0-9]+)?$"
-
-# Which environment variable sets which (possibly nested) key.
-ENV_KEYS: Mapping[str, tuple[str, ...]] = {
-    "BUILDXPY_IMAGE": ("image",),
-    "BUILDXPY_TAGS": ("tags",),
-    "BUILDXPY_PLATFORMS": ("platforms",),
-    "BUILDXPY_CONTEXT": ("context",),
-    "BUILDXPY_DOCKERFILE": ("dockerfile",),
-    "BUILDXPY_TARGET": ("target",),
-    "BUILDXPY_BUILD_ARGS": ("build_args",),
-    "BUILDXPY_PUSH": ("push",),
-    "BUILDXPY_VERIFY": ("verify",),
-    "BUILDXPY_OUTPUT_DIR": ("output_dir",),
-    "BUILDXPY_BUILDER": ("builder", "name"),
-    "BUILDXPY_BUILDER_DRIVER": ("builder", "driver"),
-    "BUILDXPY_REQUIRE_NATIVE": ("require_native",),
-    "BUILDXPY_TAGS_FROM": ("tags_from",),
-    "BUILDXPY_OCI_METADATA": ("oci_metadata",),
-    "BUILDXPY_LICENSES": ("licenses",),
-    "BUILDXPY_CACHE": ("cache",),
-    "BUILDXPY_OUTPUT_ENV": ("output_env",),
-    "BUILDXPY_NETWORK": ("network",),
-    "BUILDXPY_ANNOTATIONS": ("annotations",),
-    "BUILDXPY_SSH": ("ssh",),
-    "BUILDXPY_BUILD_CONTEXTS": ("build_contexts",),
-    "BUILDXPY_ATTESTS": ("attests",),
-    "BUILDXPY_CALL": ("call",),
-    "BUILDXPY_NO_CACHE_FILTERS": ("no_cache_filters",),
-    "BUILDXPY_ADD_HOSTS": ("add_hosts",),
-    "BUILDXPY_ALLOW": ("allow",),
-    "BUILDXPY_SHM_SIZE": ("shm_size",),
-    "BUILDXPY_ULIMITS": ("ulimits",),
-    "BUILDXPY_SECRET_ENVS": ("secret_envs",),
-    "BUILDXPY_BUILDKITD_CONFIG": ("builder", "buildkitd_config"),
-}
-
-_config_file: ContextVar[Path | None] = ContextVar("buildxpy_config_file", default=None)
-_config_dir: ContextVar[Path | None] = ContextVar("buildxpy_config_dir", default=None)
-# Set by `load`: only then do the environment and the config file count.
-_with_sources: ContextVar[bool] = ContextVar("buildxpy_with_sources", default=False)
-
-
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
-
-
-def _split_lines(value: Any) -> Any:
-    """A JSON list, else one item a line: for values that hold commas themselves
-    (``type=sbom,generator=…``, ``index:description=a, b``, ``id=key1,key2``)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [line.strip() for line in text.splitlines() if line.strip()]
-    return value
-
-
-def _split_map(value: Any) -> Any:
-    """``K=V,K2=V2`` or a JSON object; a list of ``K=V`` strings (repeated flags) too."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
-            return json.loads(text)
-        value = [item for item in text.split(",") if item.strip()]
-    if isinstance(value, list):
-        return dict(parse_pair(item) for item in value)
-    return value
-
-
-def parse_pair(item: str) -> tuple[str, str]:
-    key, eq, val = item.partition("=")
-    if not eq or not key.strip():
-        raise ValueError(f"expected KEY=VALUE, got {item!r}")
-    return key.strip(), val
-
-
-def _to_platform(value: Any) -> Platform:
-    if isinstance(value, Platform):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a platform such as linux/arm64, got {type(value).__name__}")
-    try:
-        return parse(value)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-
-
-PlatformField = Annotated[Platform, PlainValidator(_to_platform), PlainSerializer(str)]
-PlatformList = Annotated[list[PlatformField], BeforeValidator(_split_list)]
-StrList = Annotated[list[str], BeforeValidator(_split_list)]
-StrMap = Annotated[dict[str, str], BeforeValidator(_split_map)]
-LineList = Annotated[list[str], BeforeValidator(_split_lines)]
 CACHE_MODES = ("auto", "registry", "gha", "off")
 
 
-def _check_name(value: str, what: str) -> str:
-    if len(value) > MAX_NAME:
-        # buildx names files, containers and volumes after builders and nodes.
-        raise ValueError(
-            f"{what} name {value[:20]}… is {len(value)} characters long; use at most {MAX_NAME}"
-        )
-    if not re.match(_NAME, value):
-        raise ValueError(
-            f"invalid {what} name {value!r}: use letters, digits, '.', '_' and '-' "
-            "(starting with a letter or digit)"
-        )
-    return value
-
-
-def _dedupe(platforms: list[Platform]) -> list[Platform]:
-    return list(dict.fromkeys(platforms))
-
-
-class NodeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    name: str
-    endpoint: str
-    platforms: PlatformList = Field(default=[])
-    driver_opts: StrMap = Field(default={})
-    buildkitd_flags: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _check_name(value, "node")
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        value = value.strip()
-        if "://" in value:
-            if not value.startswith(_ENDPOINT_SCHEMES):
-                raise ValueError(
-                    f"unsupported endpoint {value!r}: use a docker context name, "
-                    "unix://, tcp:// or ssh://user@host[:port]"
-                )
-            if value.startswith("ssh://") and not re.match(_SSH, value):
-                raise ValueError(f"invalid ssh endpoint {value!r}: use ssh://user@host[:port]")
-            return value
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", value):
-            raise ValueError(f"invalid endpoint {value!r}: not a docker context name or URL")
-        return value
-
-    _platforms = field_validator("platforms")(classmethod(lambda cls, v: _dedupe(v)))
-
-    @property
-    def is_context(self) -> bool:
-        return "://" not in self.endpoint
-
-
-class BuilderConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    name: str = "buildxpy"
-    driver: Literal["docker-container", "docker", "remote", "kubernetes"] = "docker-container"
-    driver_opts: StrMap = Field(default={})
-    buildkitd_flags: str | None = None
-    platforms: PlatformList | None = None
-    nodes: list[NodeConfig] = Field(default=[])
-    buildkitd_config: Path | None = None
-    buildkitd: BuildkitdTable | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _check_name(value, "builder")
-
-    @field_validator("nodes")
-    @classmethod
-    def _unique_nodes(cls, nodes: list[NodeConfig]) -> list[NodeConfig]:
-        names = [n.name for n in nodes]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"node names must be unique; repeated: {', '.join(duplicates)}")
-        return nodes
-
-
 def default_platforms() -> list[Platform]:
-    path = (_config_dir.get() or Path.cwd()) / ARCHS_FILE
+    path = (config_dir.get() or Path.cwd()) / ARCHS_FILE
     if path.is_file():
         return read_archs(path)
     return [parse(p) for p in DEFAULT_PLATFORMS]
@@ -305,7 +107,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        if not _with_sources.get():
+        if not with_sources.get():
             return (init_settings,)
         return init_settings, EnvSource(settings_cls), *file_sources(settings_cls)
 
@@ -335,7 +137,7 @@ class Settings(BaseSettings):
     def _platforms(cls, platforms: list[Platform]) -> list[Platform]:
         if not platforms:
             raise ValueError("at least one platform is needed")
-        return _dedupe(platforms)
+        return dedupe(platforms)
 
     @field_validator("build_args", mode="before")
     @classmethod
@@ -343,7 +145,7 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().startswith("{"):
             return json.loads(value)
         if isinstance(value, str | list):
-            items = _split_list(value) if isinstance(value, str) else value
+            items = split_list(value) if isinstance(value, str) else value
             out: dict[str, str | None] = {}
             for item in items:
                 key, eq, val = str(item).partition("=")
@@ -403,7 +205,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _do_not_push(self) -> Settings:
-        if _with_sources.get() and os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
+        if with_sources.get() and os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
             self.push = False
         return self
 
@@ -467,88 +269,6 @@ _PASSTHROUGH_CHECKS = {
 }
 
 
-class EnvSource(PydanticBaseSettingsSource):
-    """Reads exactly the variables SPEC names. pydantic-settings' own env source maps
-    ``BUILDXPY_BUILDER`` onto the whole nested ``builder`` table (it expects JSON there), so it
-    cannot read ``BUILDXPY_BUILDER`` as ``builder.name`` next to ``BUILDXPY_BUILDER_DRIVER`` as
-    ``builder.driver``; comma lists are split by the fields' own validators."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for var, path in ENV_KEYS.items():
-            value = os.environ.get(var)
-            if value is None or (value == "" and path not in (("push",), ("verify",))):
-                continue
-            check_environ(var, value)
-            target = out
-            for key in path[:-1]:
-                target = target.setdefault(key, {})
-            target[path[-1]] = value
-        return out
-
-
-def file_sources(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
-    """The config file, read by pydantic-settings' own TOML source; every way the file can be
-    unreadable becomes one line that names it. ``[tool.buildxpy]`` is picked out here rather than
-    by ``PyprojectTomlConfigSettingsSource``, which takes the table name from ``model_config`` (and
-    then warns on every run that reads no pyproject.toml) and fails on ``tool = 3``."""
-    path, in_pyproject = find_config_file(_config_file.get(), _config_dir.get() or Path.cwd())
-    if path is None:
-        return ()
-    try:
-        data: Any = TomlConfigSettingsSource(settings_cls, path).toml_data
-    except UnicodeDecodeError as exc:
-        raise utf8_error(path, exc) from None
-    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    for table in ("tool", "buildxpy") if in_pyproject else ():
-        data = data.get(table, {})
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: `{table}` is not a table")
-    return (InitSettingsSource(settings_cls, data),)
-
-
-def find_config_file(explicit: Path | None, cwd: Path) -> tuple[Path | None, bool]:
-    """The file to read, and whether it is a ``pyproject.toml`` (read from ``[tool.buildxpy]``)."""
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"config file {explicit} does not exist")
-        return explicit, explicit.name == "pyproject.toml"
-    if (cwd / "buildxpy.toml").is_file():
-        return cwd / "buildxpy.toml", False
-    pyproject = cwd / "pyproject.toml"
-    if pyproject.is_file():
-        return pyproject, True
-    return None, False
-
-
-def parse_node_flag(text: str) -> dict[str, Any]:
-    """``NAME=ENDPOINT[;platforms=a,b][;buildkitd-flags=…][;driver-opt=k=v]``."""
-    head, *options = text.split(";")
-    name, eq, endpoint = head.partition("=")
-    usage = f"invalid --node {text!r}: expected NAME=ENDPOINT[;platforms=a,b]"
-    if not eq or not name.strip() or not endpoint.strip():
-        raise ConfigError(usage)
-    node: dict[str, Any] = {"name": name.strip(), "endpoint": endpoint.strip()}
-    for option in options:
-        key, eq, value = option.partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq:
-            raise ConfigError(usage)
-        if key == "platforms":
-            node["platforms"] = [p.strip() for p in value.split(",") if p.strip()]
-        elif key == "buildkitd_flags":
-            node["buildkitd_flags"] = value
-        elif key in ("driver_opt", "driver_opts"):
-            node.setdefault("driver_opts", []).append(value)
-        else:
-            raise ConfigError(f"invalid --node {text!r}: unknown option {key!r}")
-    return node
-
-
 def from_values(values: Mapping[str, Any]) -> Settings:
     """Settings from these values alone (None means "not given"): no environment, no file."""
     try:
@@ -564,7 +284,7 @@ def load(
     cwd: Path | None = None,
 ) -> Settings:
     """Build the settings; ``overrides`` are the command-line flags that were given."""
-    tokens = (_config_file.set(config), _config_dir.set(cwd), _with_sources.set(True))
+    tokens = (config_file.set(config), config_dir.set(cwd), with_sources.set(True))
     try:
         settings = Settings(**dict(overrides or {}))
         settings._archs_file = (
@@ -575,9 +295,9 @@ def load(
     except ValidationError as exc:
         raise ConfigError(describe(exc)) from None
     finally:
-        _config_file.reset(tokens[0])
-        _config_dir.reset(tokens[1])
-        _with_sources.reset(tokens[2])
+        config_file.reset(tokens[0])
+        config_dir.reset(tokens[1])
+        with_sources.reset(tokens[2])
 
 
 def describe(exc: ValidationError) -> str:

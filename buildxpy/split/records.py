@@ -12,10 +12,10 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator
 
+from buildxpy.docker.references import REPOSITORY
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms.names import Platform, parse
 from buildxpy.result_model import ResultModel
-from buildxpy.settings.model import REPOSITORY
 
 RECORDS_DIR = "digests"
 _DIGEST = r"^sha256:[0-9a-f]{64}$"

@@ -137,7 +137,6 @@ KNOWN_LONG_MODULES = {
     "buildxpy.ci.git_tags": 453,
     "buildxpy.docker.runner": 484,
     "buildxpy.manifests.spec": 475,
-    "buildxpy.settings.model": 591,
 }
 KNOWN_LONG_FUNCTIONS = {
     "buildxpy.api.build": 63,

@@ -224,7 +224,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         if dest == "platforms":
             value = [item for chunk in value for item in chunk.split(",") if item.strip()]
         elif dest == "nodes":
-            from buildxpy.settings.model import parse_node_flag
+            from buildxpy.settings.builder import parse_node_flag
 
             value = [parse_node_flag(item) for item in value]
         target = out
