@@ -18,6 +18,8 @@ from buildxpy import redact
 LogFormat = Literal["auto", "console", "json"]
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}  # fmt: skip
+# Held while a whole line goes to stderr, by the log and by docker's streamed output alike.
+WRITE_LOCK = threading.Lock()
 
 
 class _State:
@@ -107,9 +109,24 @@ def _configure_structlog(fmt: LogFormat, level: int) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=lambda *_: _LineWriter(stream),
         cache_logger_on_first_use=False,
     )
+
+
+class _LineWriter:
+    """Writes each log line whole under ``WRITE_LOCK``, which docker's streamed output takes too:
+    threads that log while builds stream never split each other's lines."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        with WRITE_LOCK:
+            self._stream.write(message + "\n")
+            self._stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = msg
 
 
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

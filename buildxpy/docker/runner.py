@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import sys
 import threading
 import time
@@ -18,35 +17,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol, TextIO, TypeVar
+from typing import IO, Any, TextIO, TypeVar
 
 from buildxpy import log, redact
+from buildxpy.docker import processes
 from buildxpy.docker.input_text import check_command
-from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
+from buildxpy.docker.pumps import Discard, LineFilter, Pump
+from buildxpy.errors import CommandFailed, CommandTimeout
 
-INSTALL_HINT = (
-    "docker CLI not found on PATH; install Docker Engine and the buildx plugin "
-    "(Debian: apt-get install docker.io docker-cli docker-buildx)"
-)
 TAIL_LINES = 12
-# How long a docker child gets to cancel after SIGINT, then after SIGTERM, before SIGKILL.
-STOP_GRACE = (10.0, 5.0)
 
 T = TypeVar("T")
 Reader = Callable[[IO[bytes]], T]
 
 _output_prefix: ContextVar[str | None] = ContextVar("buildxpy_output_prefix", default=None)
-
-
-class LineFilter(Protocol):
-    """Turns what a streamed child writes on stderr into what the user sees (a progress renderer):
-    each line in, the text to show out (None or "" for nothing)."""
-
-    def feed(self, line: str) -> str | None: ...
-
-    def close(self) -> str | None: ...
-
-
 _line_filter: ContextVar[LineFilter | None] = ContextVar("buildxpy_line_filter", default=None)
 
 
@@ -126,7 +110,7 @@ class Runner:
                 callback()
         except Exception:
             if proc is not None:
-                _stop(proc)
+                processes.stop(proc)
             raise
 
     def run(
@@ -178,57 +162,67 @@ class Runner:
         it was stopped before the end)."""
         import sh
 
-        try:
-            command = sh.Command(argv[0])
-        except sh.CommandNotFound:
-            raise DockerNotFound(INSTALL_HINT) from None
         tail: deque[str] = deque(maxlen=TAIL_LINES)
-        errors = _Pump(_Discard(), tail, None)
+        errors = Pump(Discard(), tail, None)
         read_fd, write_fd = os.pipe()
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
-            proc = command(
-                *argv[1:], _bg=True, _bg_exc=False, _new_group=True, _env={**os.environ, **env},
-                _tty_out=False, _ok_code=list(range(256)), _out=write_fd, _err=errors.write_fd,
-                _preexec_fn=_open_stop_signals,
-            )  # fmt: skip
-            with self._lock:
-                self._active[id(proc)] = proc
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        options = _sh_options(env) | {"_out": write_fd, "_err": errors.write_fd}
+        del options["_decode_errors"], options["_truncate_exc"]
+
+        def undo() -> None:
             os.close(read_fd)
             os.close(write_fd)
             errors.finish()
-            raise
+
+        proc, held = self._spawn(argv, options, undo)
         early = False
         try:
             os.close(write_fd)  # the child holds its own copy: EOF comes when it is done
             errors.start()
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            processes.restore(held)
             with os.fdopen(read_fd, "rb") as stream:
                 value = reader(stream)
                 early = bool(stream.read(1))
                 if early:
-                    _stop(proc)
+                    processes.stop(proc)
             try:
                 proc.wait()
             except sh.ErrorReturnCode as exc:  # killed by a signal
                 return Completed(exc.exit_code, stderr_tail=list(tail)), value, early
         except BaseException:
-            _stop(proc)
+            processes.stop(proc)
             raise
         finally:
-            with self._lock:
-                self._active.pop(id(proc), None)
+            self._forget(proc)
             errors.finish()
         return Completed(proc.exit_code, stderr_tail=list(tail)), value, early
+
+    def _spawn(
+        self, argv: list[str], options: dict[str, Any], undo: Callable[[], None]
+    ) -> tuple[Any, Any]:
+        """The started child, registered for ``interrupt_all``, and the signal mask to restore
+        once the caller is ready for an interrupt; ``undo`` cleans up when the start fails."""
+        command = processes.command(argv[0])
+        held = processes.hold_stop_signals()
+        try:
+            proc = command(*argv[1:], _preexec_fn=processes.open_stop_signals, **options)
+            with self._lock:
+                self._active[id(proc)] = proc
+        except BaseException:
+            processes.restore(held)
+            undo()
+            raise
+        return proc, held
+
+    def _forget(self, proc: Any) -> None:
+        with self._lock:
+            self._active.pop(id(proc), None)
 
     def interrupt_all(self) -> None:
         """Stop every docker child still running (for callers that run several in threads)."""
         with self._lock:
             procs = list(self._active.values())
         for proc in procs:
-            _stop(proc)
+            processes.stop(proc)
 
     def _run(
         self,
@@ -289,137 +283,73 @@ class Runner:
     ) -> Completed:
         import sh
 
-        try:
-            command = sh.Command(argv[0])
-        except sh.CommandNotFound:
-            raise DockerNotFound(INSTALL_HINT) from None
         tail: deque[str] = deque(maxlen=TAIL_LINES)
-        kwargs: dict[str, Any] = {
-            "_bg": True,
-            "_bg_exc": False,
-            "_new_group": True,
-            "_env": {**os.environ, **env},
-            "_tty_out": False,
-            "_decode_errors": "replace",
-            "_ok_code": list(range(256)),
-            "_truncate_exc": False,
-        }
+        options = _sh_options(env)
         if input_ is not None:
-            kwargs["_in"] = input_
-        pumps: list[_Pump] = []
-        if stream:
-            prefix = _output_prefix.get()
-            line_filter = _line_filter.get()
-            if prefix is None and line_filter is None and _is_tty(sys.stderr):
-                # Straight to the terminal: buildx sees a TTY and draws its own progress display.
-                # (sh refuses `_tty_out` together with an `_out` that is a TTY already.)
-                del kwargs["_tty_out"]
-                kwargs["_out"] = sys.stderr
-                kwargs["_err"] = sys.stderr
-            else:
-                # Our own pipes and reader threads rather than sh callbacks: sh polls those every
-                # 0.1 s, which adds that much to every command.
-                pumps = [
-                    _Pump(sys.stderr, None, prefix),
-                    _Pump(sys.stderr, tail, prefix, line_filter),
-                ]
-                kwargs["_out"], kwargs["_err"] = (pump.write_fd for pump in pumps)
-        # An interrupt that lands between fork and the try below would orphan the child: hold
-        # SIGINT/SIGTERM until the child is registered (the child itself starts with them open).
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        try:
-            proc = command(*argv[1:], _preexec_fn=_open_stop_signals, **kwargs)
-            with self._lock:
-                self._active[id(proc)] = proc
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            options["_in"] = input_
+        pumps = _stream_to_user(options, tail) if stream else []
+
+        def undo() -> None:
             for pump in pumps:
                 pump.finish()
-            raise
+
+        proc, held = self._spawn(argv, options, undo)
         try:
             for pump in pumps:
                 pump.start()
-            # A signal held during the start surfaces here, where it stops the child.
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            processes.restore(held)
             log.warm_up()
             self._started(proc)
             proc.wait(timeout=timeout)
         except sh.TimeoutException:
-            _stop(proc)
+            processes.stop(proc)
             raise CommandTimeout(
                 redact.argv(argv), -1, message=f"`{' '.join(argv[:3])}` timed out after {timeout}s"
             ) from None
         except sh.ErrorReturnCode as exc:  # killed by a signal
             return Completed(exc.exit_code, _decode(exc.stdout), _decode(exc.stderr), list(tail))
         except KeyboardInterrupt:
-            _stop(proc)
+            processes.stop(proc)
             raise
         finally:
-            with self._lock:
-                self._active.pop(id(proc), None)
-            for pump in pumps:
-                pump.finish()
+            self._forget(proc)
+            undo()
         if stream:
             return Completed(proc.exit_code, "", "", list(tail))
         return Completed(proc.exit_code, _decode(proc.stdout), _decode(proc.stderr))
 
 
-class _Pump(threading.Thread):
-    """Copies what a child writes into a pipe through to a stream, redacted and prefixed, and
-    remembers the last lines."""
-
-    def __init__(
-        self,
-        target: TextIO | _Discard,
-        tail: deque[str] | None,
-        prefix: str | None,
-        line_filter: LineFilter | None = None,
-    ) -> None:
-        super().__init__(name="buildxpy-output", daemon=True)
-        self.target = target
-        self.tail = tail
-        self.prefix = prefix or ""
-        self.line_filter = line_filter
-        self._read_fd, self.write_fd = os.pipe()
-
-    def start(self) -> None:
-        # The child has its own copy now; ours must go, or the reader never sees the end.
-        os.close(self.write_fd)
-        super().start()
-
-    def run(self) -> None:
-        with os.fdopen(self._read_fd, encoding="utf-8", errors="replace", newline="") as pipe:
-            for line in pipe:
-                self._show(self.line_filter.feed(line) if self.line_filter else line)
-        if self.line_filter:
-            self._show(self.line_filter.close())
-
-    def _show(self, text: str | None) -> None:
-        if not text:
-            return
-        for line in text.splitlines(keepends=True):
-            self.target.write(self.prefix + redact.text(line))
-            if self.tail is not None and line.strip():
-                self.tail.append(line.rstrip("\r\n"))
-        self.target.flush()
-
-    def finish(self) -> None:
-        if self.is_alive() or self.ident is not None:
-            # A grandchild that outlives docker may hold the pipe open: do not wait for it.
-            self.join(timeout=2)
-        else:
-            os.close(self.write_fd)
-            os.close(self._read_fd)
+def _sh_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """How sh runs every docker child: in the background in its own process group, any exit code
+    returned rather than raised, output not taken for a terminal."""
+    return {
+        "_bg": True,
+        "_bg_exc": False,
+        "_new_group": True,
+        "_env": {**os.environ, **env},
+        "_tty_out": False,
+        "_decode_errors": "replace",
+        "_ok_code": list(range(256)),
+        "_truncate_exc": False,
+    }
 
 
-class _Discard:
-    """A text stream that keeps nothing (the pump's tail keeps the last lines)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
+def _stream_to_user(options: dict[str, Any], tail: deque[str]) -> list[Pump]:
+    """Point a streamed child's output at the user; the pumps to start once it runs (none when
+    it writes straight to the terminal)."""
+    prefix = _output_prefix.get()
+    line_filter = _line_filter.get()
+    if prefix is None and line_filter is None and _is_tty(sys.stderr):
+        # Straight to the terminal: buildx sees a TTY and draws its own progress display.
+        # (sh refuses `_tty_out` together with an `_out` that is a TTY already.)
+        del options["_tty_out"]
+        options["_out"] = options["_err"] = sys.stderr
+        return []
+    # Our own pipes and reader threads rather than sh callbacks: sh polls those every 0.1 s,
+    # which adds that much to every command.
+    pumps = [Pump(sys.stderr, None, prefix), Pump(sys.stderr, tail, prefix, line_filter)]
+    options["_out"], options["_err"] = (pump.write_fd for pump in pumps)
+    return pumps
 
 
 def create(*, dry_run: bool = False) -> Runner:
@@ -428,37 +358,6 @@ def create(*, dry_run: bool = False) -> Runner:
 
 
 factory: Callable[..., Runner] = Runner
-
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-def _open_stop_signals() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-
-
-def _stop(proc: Any) -> None:
-    """Ask the child's whole process group to cancel, then insist."""
-    process = proc.process
-    for sig, grace in ((signal.SIGINT, STOP_GRACE[0]), (signal.SIGTERM, STOP_GRACE[1])):
-        if not process.is_alive()[0]:
-            return
-        try:
-            process.signal_group(sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        try:
-            while time.monotonic() < deadline:
-                if not process.is_alive()[0]:
-                    return
-                time.sleep(0.05)
-        except KeyboardInterrupt:
-            break
-    try:
-        process.signal_group(signal.SIGKILL)
-    except ProcessLookupError:
-        return
 
 
 def _is_tty(stream: Any) -> bool:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -14,8 +17,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from buildxpy import redact
-from buildxpy.docker.runner import Completed, Runner
+from buildxpy import log, redact
+from buildxpy.docker.runner import Completed, Runner, output_prefix
 from buildxpy.errors import CommandFailed, CommandTimeout, DockerNotFound
 from tests.fakes import FakeRunner
 
@@ -302,3 +305,52 @@ def test_while_running_under_dry_run_runs_once_the_command_is_printed(
     assert seen == ["docker buildx build .\n"]
     dry.run("version")
     assert len(seen) == 1
+
+
+class _SlowStream(io.StringIO):
+    """A stream that gives the other threads a turn in the middle of every write, as a pipe's
+    buffer does when it fills."""
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), 7):
+            super().write(text[start : start + 7])
+            time.sleep(0)
+        return len(text)
+
+
+def test_log_lines_and_streamed_lines_never_split_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _script(
+        tmp_path,
+        """
+        import sys
+        for i in range(300):
+            print(f"child line {i:03d} " + "x" * 60, file=sys.stderr)
+        """,
+    )
+    stream = _SlowStream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    log.configure("json", 0, lazy=False)
+    done = threading.Event()
+
+    def keep_logging() -> None:
+        while not done.is_set():
+            log.get().info("beside", detail="y" * 60)
+
+    logger = threading.Thread(target=keep_logging)
+    logger.start()
+    try:
+        with output_prefix("[one] "):
+            python_runner().stream(script, mutating=False)
+    finally:
+        done.set()
+        logger.join()
+    lines = stream.getvalue().splitlines()
+    children = [line for line in lines if line.startswith("[one] child line")]
+    assert len(children) == 300
+    for line in lines:
+        if line.startswith("[one] "):
+            assert re.fullmatch(r"\[one\] child line \d{3} x{60}", line), line
+        else:
+            assert json.loads(line)["event"] in ("beside", "docker"), line
