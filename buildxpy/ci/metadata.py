@@ -16,14 +16,9 @@ from pathlib import Path
 
 from buildxpy import log
 from buildxpy.builds.inputs import annotation_parts
-from buildxpy.ci.git_tags import (
-    GitFacts,
-    TagRules,
-    git_facts,
-    oci_labels,
-    parse_semver,
-    tags_from_git,
-)
+from buildxpy.ci.git_facts import GitFacts, git_facts
+from buildxpy.ci.git_tags import TagRules, oci_labels, tags_from_git
+from buildxpy.ci.semver import parse_semver
 from buildxpy.errors import ConfigError
 
 OCI_PREFIX = "org.opencontainers.image."

@@ -11,17 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from buildxpy.ci import git_queries
-from buildxpy.ci.git_tags import (
-    GitFacts,
-    RefKind,
-    TagRules,
-    clean_remote_url,
-    git_facts,
-    oci_labels,
-    parse_semver,
-    sanitize_tag,
-    tags_from_git,
-)
+from buildxpy.ci.git_facts import GitFacts, RefKind, clean_remote_url, git_facts
+from buildxpy.ci.git_tags import TagRules, oci_labels, sanitize_tag, tags_from_git
+from buildxpy.ci.semver import parse_semver
 from buildxpy.errors import ConfigError
 
 COMMITTED = "2024-03-04T05:06:07+02:00"

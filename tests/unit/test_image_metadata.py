@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from buildxpy.ci.git_tags import GitFacts, TagRules
+from buildxpy.ci.git_facts import GitFacts
+from buildxpy.ci.git_tags import TagRules
 from buildxpy.ci.metadata import compute, project_license
 from buildxpy.cli import main as cli
 from tests.fakes import FakeRunner
