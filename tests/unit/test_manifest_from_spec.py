@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from buildxpy.errors import ConfigError
-from buildxpy.manifests.spec import ManifestSpec, SpecEntry, SpecPlatform, manifest_create_from_spec
+from buildxpy.manifests.spec import manifest_create_from_spec
+from buildxpy.manifests.spec_file import ManifestSpec, SpecEntry, SpecPlatform
 from tests.fakes import FakeRunner, joined
 from tests.unit.test_manifest import AMD64, ARM64, REPO, answer_raw, index_of, sample
 from tests.unit.test_manifest_spec import READ, SPECS

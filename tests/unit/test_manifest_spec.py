@@ -11,7 +11,7 @@ import pytest
 
 from buildxpy import log
 from buildxpy.errors import ConfigError
-from buildxpy.manifests.spec import ManifestSpec, SpecPlatform, load_spec, read_spec
+from buildxpy.manifests.spec_file import ManifestSpec, SpecPlatform, load_spec, read_spec
 
 SPECS = Path(__file__).parent.parent / "data" / "manifest-specs"
 
