@@ -34,9 +34,22 @@ from buildxpy.verification.report import VerifyReport
 PlatformLike = Platform | str
 
 
-class PipelineOptions(TypedDict, total=False):
-    """``build`` and ``export`` keywords beyond buildx's basic ones (the settings of these names)."""
+class BuildInputs(TypedDict, total=False):
+    """What ``build`` and ``export`` take beyond the image, its platforms and where it goes: the
+    settings of these names, each left out meaning its default."""
 
+    target: str | None
+    build_args: Mapping[str, str | None] | None
+    labels: Mapping[str, str] | None
+    secrets: Sequence[str]
+    cache_from: Sequence[str]
+    cache_to: Sequence[str]
+    no_cache: bool
+    pull: bool
+    provenance: str | None
+    sbom: str | None
+    network: str | None
+    progress: str | None
     tags_from: str | None
     tag_rules: TagRules | Mapping[str, Any]
     oci_metadata: bool
@@ -63,18 +76,6 @@ def build(
     platforms: Sequence[PlatformLike] | None = None,
     builder: str = "buildxpy",
     file: str | Path | None = None,
-    target: str | None = None,
-    build_args: Mapping[str, str | None] | None = None,
-    labels: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
-    cache_from: Sequence[str] = (),
-    cache_to: Sequence[str] = (),
-    no_cache: bool = False,
-    pull: bool = False,
-    provenance: str | None = None,
-    sbom: str | None = None,
-    network: str | None = None,
-    progress: str | None = None,
     push: bool = False,
     verify: bool = True,
     load: bool = False,
@@ -85,7 +86,7 @@ def build(
     by_digest: bool = False,
     split: bool = False,
     require: Require | Sequence[str] = "all",
-    **pipeline: Unpack[PipelineOptions],
+    **inputs: Unpack[BuildInputs],
 ) -> NativeBuildResult:
     """One ``docker buildx build`` for every platform; pushed only when ``push=True``, and what
     was pushed then checked (``buildxpy.verify``; ``VerificationFailed`` on a mismatch) unless
@@ -98,19 +99,16 @@ def build(
     for every platform at once, then merges them into one index (``require``: what it needs;
     the index gets the ``index:`` and bare ``annotations``).
 
-    ``tags`` default to ``latest`` (none with ``tags_from="git"``). ``pipeline`` takes the keys of
-    ``PipelineOptions``: tags and OCI metadata from git, the cache and the other build inputs, as
-    the settings of the same names (the CI's variables, such as ``GITHUB_REF``, are read for git's
+    ``tags`` default to ``latest`` (none with ``tags_from="git"``). ``inputs`` takes the keys of
+    ``BuildInputs``: buildx's build inputs, tags and OCI metadata from git and the cache, as the
+    settings of the same names (the CI's variables, such as ``GITHUB_REF``, are read for git's
     facts and the GitHub Actions cache).
 
     >>> buildxpy.build(".", image="reg/app", platforms=["linux/amd64", "linux/arm64"], push=True)
     """
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
-        target=target, build_args=build_args, labels=labels, secrets=secrets,
-        cache_from=cache_from, cache_to=cache_to, no_cache=no_cache, pull=pull,
-        provenance=provenance, sbom=sbom, network=network, progress=progress, push=push,
-        verify=verify, load=load, output_dir=output_dir, **pipeline,
+        push=push, verify=verify, load=load, output_dir=output_dir, **inputs,
     )  # fmt: skip
     options = NativeOptions(
         require_native=require_native, report=report, by_digest=by_digest, split=split,
@@ -128,26 +126,16 @@ def export(
     tags: Sequence[str] | None = None,
     builder: str = "buildxpy",
     file: str | Path | None = None,
-    target: str | None = None,
-    build_args: Mapping[str, str | None] | None = None,
-    labels: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
-    cache_from: Sequence[str] = (),
-    no_cache: bool = False,
-    pull: bool = False,
-    network: str | None = None,
     output_dir: str | Path = "dist",
     load: bool = False,
     runner: Runner | None = None,
-    **pipeline: Unpack[PipelineOptions],
+    **inputs: Unpack[BuildInputs],
 ) -> list[ExportResult]:
     """One ``type=docker`` tarball per platform in ``output_dir``; ``load=True`` loads and checks
-    each. ``pipeline`` as for ``build``."""
+    each. ``inputs`` as for ``build``."""
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
-        target=target, build_args=build_args, labels=labels, secrets=secrets,
-        cache_from=cache_from, no_cache=no_cache, pull=pull, network=network,
-        output_dir=output_dir, **pipeline,
+        output_dir=output_dir, **inputs,
     )  # fmt: skip
     return export_images(spec, runner=runner, load=load)
 

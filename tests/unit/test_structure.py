@@ -133,10 +133,8 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 # What is still larger than the limits, and how large: none may grow, and nothing may join them.
 # Each one that is split goes from here.
-KNOWN_LONG_MODULES = {
-}
-KNOWN_LONG_FUNCTIONS = {
-    "buildxpy.api.build": 63,
+KNOWN_LONG_MODULES: dict[str, int] = {}
+KNOWN_LONG_FUNCTIONS: dict[str, int] = {
     "buildxpy.builders.manage.ensure_builder": 52,
     "buildxpy.builders.plan.plan": 53,
     "buildxpy.cli.commands.build.run": 53,
