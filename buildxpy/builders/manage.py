@@ -99,17 +99,21 @@ def ensure_builder(
             runner.run("buildx", "use", name, mutating=True)
             result.commands.append(f"docker buildx use {name}")
         report_emulation(runner, platforms, desired, result, state)
-        log.get().info(
-            "builder ready" if not runner.dry_run else "builder planned",
-            builder=name,
-            driver=result.driver,
-            nodes=[f"{n.name} ({n.endpoint}, {n.status})" for n in result.nodes],
-            changes=len(the_plan.steps),
-        )
+        _log_ready(runner, result, changes=len(the_plan.steps))
         result.current = current_builder(config_dir) == name or (use and runner.dry_run)
         if not runner.dry_run:
             save_state(config_dir, name, state)
     return result
+
+
+def _log_ready(runner: Runner, result: Builder, *, changes: int) -> None:
+    log.get().info(
+        "builder ready" if not runner.dry_run else "builder planned",
+        builder=result.name,
+        driver=result.driver,
+        nodes=[f"{n.name} ({n.endpoint}, {n.status})" for n in result.nodes],
+        changes=changes,
+    )
 
 
 def buildkitd_file(config: BuilderConfig, config_dir: Path) -> BuildkitdFile | None:

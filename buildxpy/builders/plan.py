@@ -204,6 +204,16 @@ def plan(
             steps=(*removal, *context_steps, *_create_steps(desired)),
             recreated=actual is not None,
         )
+    changes = _node_changes(desired, actual, repointed)
+    leaves = _node_leaves(desired, actual, owned_contexts)
+    # Appends run before leaves so the builder never drops to zero nodes on the way.
+    return Plan(steps=(*context_steps, *changes, *leaves))
+
+
+def _node_changes(
+    desired: DesiredBuilder, actual: ActualBuilder, repointed: Set[str]
+) -> list[Step]:
+    """Nodes to append, and nodes to update in place (changed, or their context repointed)."""
     stored = {node.name: node for node in actual.nodes}
     changes: list[Step] = []
     for node in desired.nodes:
@@ -212,6 +222,14 @@ def plan(
             changes.append(_append(desired.name, node))
         elif node.endpoint in repointed or not node_matches(node, current):
             changes.append(_append(desired.name, node, kind="update"))
+    return changes
+
+
+def _node_leaves(
+    desired: DesiredBuilder, actual: ActualBuilder, owned_contexts: Set[str]
+) -> list[Step]:
+    """Nodes no longer wanted: each leaves, with its BuildKit container and the context
+    buildxpy made for it."""
     wanted = {node.name for node in desired.nodes}
     endpoints_kept = {n.endpoint for n in desired.nodes}
     leaves: list[Step] = []
@@ -223,8 +241,7 @@ def plan(
             leaves += _remove_node_container(gone)
         if gone.endpoint in owned_contexts and gone.endpoint not in endpoints_kept:
             leaves.append(_remove_context(gone.endpoint))
-    # Appends run before leaves so the builder never drops to zero nodes on the way.
-    return Plan(steps=(*context_steps, *changes, *leaves))
+    return leaves
 
 
 def node_matches(node: DesiredNode, stored: StoredNode) -> bool:

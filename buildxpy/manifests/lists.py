@@ -288,16 +288,10 @@ def release(
 ) -> ReleaseResult:
     """``IMAGE:VERSION`` -> the index behind ``IMAGE:FROM``, by digest, byte for byte; then, unless
     ``verify=False``, checked (exactly ``platforms`` when given, read with ``builder``)."""
-    parse_reference(image, what="image", digest_ok=False)
-    check_tag(version, "version")
-    check_tag(from_tag, "source tag")
-    if version == from_tag:
-        raise ConfigError(f"version and source tag are both {version!r}")
+    source, target = _release_refs(image, from_tag, version)
     runner = runner or Runner()
     options = verify_options(runner, verify, platforms, builder)
     reader = options.builder if options is not None else None
-    source = Reference(image, from_tag)
-    target = Reference(image, version)
     fetched = fetch(runner, str(source), reader)
     if not fetched.is_index:
         # imagetools would wrap a lone manifest in a new index, whose digest differs.
@@ -328,6 +322,15 @@ def release(
         report = check_pushed(runner, str(target.at(fetched.digest)), options, "released")
         result = result.model_copy(update={"verification": report})
     return result
+
+
+def _release_refs(image: str, from_tag: str, version: str) -> tuple[Reference, Reference]:
+    parse_reference(image, what="image", digest_ok=False)
+    check_tag(version, "version")
+    check_tag(from_tag, "source tag")
+    if version == from_tag:
+        raise ConfigError(f"version and source tag are both {version!r}")
+    return Reference(image, from_tag), Reference(image, version)
 
 
 def _digest_if_present(runner: Runner, ref: Reference, builder: str | None) -> str | None:

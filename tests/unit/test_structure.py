@@ -135,10 +135,6 @@ def test_cycle_finder_finds_a_cycle() -> None:
 # Each one that is split goes from here.
 KNOWN_LONG_MODULES: dict[str, int] = {}
 KNOWN_LONG_FUNCTIONS: dict[str, int] = {
-    "buildxpy.builders.manage.ensure_builder": 52,
-    "buildxpy.builders.plan.plan": 53,
-    "buildxpy.cli.commands.build.run": 53,
-    "buildxpy.manifests.lists.release": 52,
     "buildxpy.split.builds.split_build": 54,
     "buildxpy.split.merge.merge_records": 66,
     "buildxpy.verification.check.verify": 62,

@@ -20,6 +20,7 @@ from buildxpy.cli.commands._common import (
 )
 
 if TYPE_CHECKING:
+    from buildxpy.builds.reporting import NativeOptions
     from buildxpy.docker.runner import Runner
     from buildxpy.settings.model import Settings
 
@@ -85,7 +86,6 @@ def run(args: BuildArgs) -> int:
 
         prefetch(args.overrides.get("context") or ".", os.environ)
     from buildxpy.builds.native import native_build
-    from buildxpy.builds.reporting import NativeOptions
     from buildxpy.builds.spec import spec_from_settings
     from buildxpy.ci import outputs as ci_outputs
 
@@ -93,18 +93,7 @@ def run(args: BuildArgs) -> int:
     runner = make_runner(args)
     if args.plan:
         return _plan(args, settings, runner)
-    spec = spec_from_settings(settings)
-    options = NativeOptions(
-        require_native=settings.require_native, report=args.report, by_digest=args.by_digest,
-        split=args.split,
-    )  # fmt: skip
-    if args.split:
-        # Only a split merges: the merge's options load with it.
-        from buildxpy.split.options import index_annotations, require_from
-
-        options = replace(options, require=require_from(args.require),
-                          annotations=index_annotations(settings.annotations))  # fmt: skip
-    result = native_build(spec, runner, options)
+    result = native_build(spec_from_settings(settings), runner, _options(args, settings))
     if args.dry_run:
         if result.plan is not None and not args.quiet:
             from buildxpy.builders.routing import plan_lines
@@ -124,6 +113,22 @@ def run(args: BuildArgs) -> int:
     elif result.digest:
         print(result.digest)
     return 0
+
+
+def _options(args: BuildArgs, settings: Settings) -> NativeOptions:
+    from buildxpy.builds.reporting import NativeOptions
+
+    options = NativeOptions(
+        require_native=settings.require_native, report=args.report, by_digest=args.by_digest,
+        split=args.split,
+    )  # fmt: skip
+    if not args.split:
+        return options
+    # Only a split merges: the merge's options load with it.
+    from buildxpy.split.options import index_annotations, require_from
+
+    return replace(options, require=require_from(args.require),
+                   annotations=index_annotations(settings.annotations))  # fmt: skip
 
 
 def _plan(args: BuildArgs, settings: Settings, runner: Runner) -> int:
