@@ -211,7 +211,7 @@ def plan(
 
 
 def _node_changes(
-    desired: DesiredBuilder, actual: ActualBuilder, repointed: Set[str]
+    desired: DesiredBuilder, actual: ActualBuilder, repointed: Set[str | None]
 ) -> list[Step]:
     """Nodes to append, and nodes to update in place (changed, or their context repointed)."""
     stored = {node.name: node for node in actual.nodes}
