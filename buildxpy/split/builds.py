@@ -192,17 +192,8 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     if options.require_native:
         refuse_emulated(plan)
     keys = {p: build_key(spec, p, plan) for p in spec.platforms}
-    kept = reusable_records(spec, image, keys)
-    if kept and not runner.dry_run:
-        # A record whose image is gone from the registry is built again, not merged in vain.
-        for platform, why in check_all(runner, list(kept.values())).items():
-            log.get().warning(
-                "an earlier record is not usable; building again", platform=platform, reason=why
-            )
-            del kept[platform]
+    kept = _kept_records(spec, image, keys, runner)
     todo = [p for p in spec.platforms if str(p) not in kept]
-    if kept:
-        log.get().info("kept from the failed run before", platforms=sorted(kept))
     capture = progress_capture(spec, options.report, runner)
     several = len(todo) > 1
     records = dict(kept)
@@ -234,6 +225,23 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     if not runner.dry_run:
         (records_dir(spec.output_dir) / PENDING_NAME).unlink(missing_ok=True)
     return _digest_result(spec, plan, report, ordered, merged, built=todo)
+
+
+def _kept_records(
+    spec: BuildSpec, image: str, keys: Mapping[Platform, str], runner: Runner
+) -> dict[str, DigestRecord]:
+    """The records of an earlier run that failed part way, for platforms built the same way."""
+    kept = reusable_records(spec, image, keys)
+    if kept and not runner.dry_run:
+        # A record whose image is gone from the registry is built again, not merged in vain.
+        for platform, why in check_all(runner, list(kept.values())).items():
+            log.get().warning(
+                "an earlier record is not usable; building again", platform=platform, reason=why
+            )
+            del kept[platform]
+    if kept:
+        log.get().info("kept from the failed run before", platforms=sorted(kept))
+    return kept
 
 
 def _split_failure(

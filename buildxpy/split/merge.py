@@ -57,6 +57,39 @@ def merge_records(
     if not targets:
         raise ConfigError("merge needs at least one tag")
     index_annotations = checked_annotations(annotations or {})
+    present, left_out, planned = _choose(runner, records, platforms, require, index_annotations)
+    sources = [r.source for r in present]
+    argv = imagetools_create_argv(targets, sources, annotations=index_annotations)
+    try:
+        runner.run(*argv, mutating=True)
+    except CommandFailed as exc:
+        raise registry_failure(targets[0], exc, writing=True) from None
+    result = MergeResult(
+        image=image, refs=targets, digest=None, platforms=[r.platform for r in present],
+        sources=sources, annotations=index_annotations, left_out=left_out,
+        attestations=planned.attestations, dry_run=runner.dry_run,
+    )  # fmt: skip
+    if runner.dry_run:
+        return result
+    # The create combined the very sources the preview did, by digest, into the same bytes: the
+    # preview's digest is the index's, no read needed.
+    log.get().info("merged", ref=targets[0], digest=planned.digest, platforms=result.platforms)
+    merged = str(parse_reference(targets[0]).at(planned.digest))
+    # Exactly the platforms merged: a list policy may have left some out on purpose.
+    expected = replace(verify, platforms=result.platforms) if verify else None
+    report = check_pushed(runner, merged, expected, "merged")
+    return result.model_copy(update={"digest": planned.digest, "verification": report})
+
+
+def _choose(
+    runner: Runner,
+    records: Sequence[DigestRecord],
+    platforms: Sequence[Platform],
+    require: Require,
+    index_annotations: Mapping[str, str],
+) -> tuple[list[DigestRecord], dict[str, str], Planned]:
+    """The records to merge, the platforms left out and why, and the index they make; refused
+    when a required platform has no record that checks out."""
     required = list(platforms) if require == "all" else list(require)
     wanted = list(dict.fromkeys([*platforms, *required]))
     by_platform = one_per_platform(records)
@@ -79,27 +112,7 @@ def merge_records(
     left_out.update(missing)
     if left_out:
         log.get().warning("platforms left out of the index", left_out=left_out)
-    sources = [r.source for r in present]
-    argv = imagetools_create_argv(targets, sources, annotations=index_annotations)
-    try:
-        runner.run(*argv, mutating=True)
-    except CommandFailed as exc:
-        raise registry_failure(targets[0], exc, writing=True) from None
-    result = MergeResult(
-        image=image, refs=targets, digest=None, platforms=[r.platform for r in present],
-        sources=sources, annotations=index_annotations, left_out=left_out,
-        attestations=planned.attestations, dry_run=runner.dry_run,
-    )  # fmt: skip
-    if runner.dry_run:
-        return result
-    # The create combined the very sources the preview did, by digest, into the same bytes: the
-    # preview's digest is the index's, no read needed.
-    log.get().info("merged", ref=targets[0], digest=planned.digest, platforms=result.platforms)
-    merged = str(parse_reference(targets[0]).at(planned.digest))
-    # Exactly the platforms merged: a list policy may have left some out on purpose.
-    expected = replace(verify, platforms=result.platforms) if verify else None
-    report = check_pushed(runner, merged, expected, "merged")
-    return result.model_copy(update={"digest": planned.digest, "verification": report})
+    return present, left_out, planned
 
 
 def refuse_unless_met(problems: Mapping[str, str], required: Sequence[Platform]) -> None:
