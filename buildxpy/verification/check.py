@@ -20,6 +20,7 @@ from buildxpy.docker.models import ImageConfig, load_json
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import CommandFailed, ConfigError
 from buildxpy.manifests.registry import (
+    Fetched,
     Reference,
     fetch,
     image_config_argv,
@@ -65,23 +66,7 @@ def verify(
     expected = None if platforms is None else _expected(platforms)
     runner = runner or Runner()
     fetched = fetch(runner, ref, builder)
-    repository = Reference(target.repository)
-    entries: list[_Entry] = []
-    duplicates: list[str] = []
-    if fetched.index is not None:
-        for descriptor in fetched.index.images:
-            if descriptor.platform is None:
-                continue  # an artifact or signature, no image of a platform
-            entry = _Entry(
-                normalized(descriptor.platform.text),
-                descriptor.digest,
-                str(repository.at(descriptor.digest)),
-            )
-            if any(e.platform == entry.platform for e in entries):
-                duplicates.append(entry.platform)
-            entries.append(entry)
-    else:
-        entries.append(_Entry("", fetched.digest, str(repository.at(fetched.digest))))
+    entries, duplicates = _entries(fetched, Reference(target.repository))
     _read_configs(runner, entries, builder)
     if fetched.index is None:
         assert entries[0].config is not None
@@ -102,15 +87,40 @@ def verify(
         ref=ref, digest=fetched.digest, media_type=fetched.media_type,
         is_index=fetched.is_index, expected=expected, platforms=reports, notes=notes,
     )  # fmt: skip
+    _log(report)
+    return report
+
+
+def _entries(fetched: Fetched, repository: Reference) -> tuple[list[_Entry], list[str]]:
+    """One entry per image (the lone manifest's platform is filled in from its config), and the
+    platforms an index lists more than once."""
+    if fetched.index is None:
+        return [_Entry("", fetched.digest, str(repository.at(fetched.digest)))], []
+    entries: list[_Entry] = []
+    duplicates: list[str] = []
+    for descriptor in fetched.index.images:
+        if descriptor.platform is None:
+            continue  # an artifact or signature, no image of a platform
+        entry = _Entry(
+            normalized(descriptor.platform.text),
+            descriptor.digest,
+            str(repository.at(descriptor.digest)),
+        )
+        if any(e.platform == entry.platform for e in entries):
+            duplicates.append(entry.platform)
+        entries.append(entry)
+    return entries, duplicates
+
+
+def _log(report: VerifyReport) -> None:
     logger = log.get()
     if report.ok:
-        logger.info("verified", ref=ref, digest=report.digest,
+        logger.info("verified", ref=report.ref, digest=report.digest,
                     platforms=[p.platform for p in report.platforms])  # fmt: skip
     else:
         # The caller decides whether that is an error (and says so once): only logged here.
-        logger.info("verification failed", ref=ref, digest=report.digest,
-                       mismatches=report.mismatches)  # fmt: skip
-    return report
+        logger.info("verification failed", ref=report.ref, digest=report.digest,
+                    mismatches=report.mismatches)  # fmt: skip
 
 
 def _expected(platforms: Sequence[Platform | str]) -> list[str]:
