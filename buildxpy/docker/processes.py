@@ -4,10 +4,12 @@ SIGTERM held so that an interrupt cannot orphan it, stopped gently first."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from typing import Any
 
-from buildxpy.errors import DockerNotFound
+from buildxpy import redact
+from buildxpy.errors import CommandTimeout, DockerNotFound
 
 INSTALL_HINT = (
     "docker CLI not found on PATH; install Docker Engine and the buildx plugin "
@@ -65,3 +67,33 @@ def stop(proc: Any) -> None:
         process.signal_group(signal.SIGKILL)
     except ProcessLookupError:
         return
+
+
+class Deadline:
+    """Stops the child when ``timeout`` seconds have passed (None: never)."""
+
+    def __init__(self, proc: Any, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.expired = False
+        self._timer: threading.Timer | None = None
+        if timeout is not None:
+            self._timer = threading.Timer(timeout, self._expire, args=(proc,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self, proc: Any) -> None:
+        self.expired = True
+        stop(proc)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def check(self, argv: list[str]) -> None:
+        """Raise ``CommandTimeout`` if the child was stopped for taking too long."""
+        if self.expired:
+            raise CommandTimeout(
+                redact.argv(argv),
+                -1,
+                message=f"`{' '.join(argv[:3])}` timed out after {self.timeout}s",
+            )

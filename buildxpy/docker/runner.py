@@ -294,26 +294,27 @@ class Runner:
                 pump.finish()
 
         proc, held = self._spawn(argv, options, undo)
+        # Not sh's timed wait: it polls every 0.1 s and may return before the last of the
+        # output is read.
+        deadline = processes.Deadline(proc, timeout)
         try:
             for pump in pumps:
                 pump.start()
             processes.restore(held)
             log.warm_up()
             self._started(proc)
-            proc.wait(timeout=timeout)
-        except sh.TimeoutException:
-            processes.stop(proc)
-            raise CommandTimeout(
-                redact.argv(argv), -1, message=f"`{' '.join(argv[:3])}` timed out after {timeout}s"
-            ) from None
+            proc.wait()
         except sh.ErrorReturnCode as exc:  # killed by a signal
+            deadline.check(argv)
             return Completed(exc.exit_code, _decode(exc.stdout), _decode(exc.stderr), list(tail))
         except KeyboardInterrupt:
             processes.stop(proc)
             raise
         finally:
+            deadline.cancel()
             self._forget(proc)
             undo()
+        deadline.check(argv)
         if stream:
             return Completed(proc.exit_code, "", "", list(tail))
         return Completed(proc.exit_code, _decode(proc.stdout), _decode(proc.stderr))

@@ -354,3 +354,20 @@ def test_log_lines_and_streamed_lines_never_split_each_other(
             assert re.fullmatch(r"\[one\] child line \d{3} x{60}", line), line
         else:
             assert json.loads(line)["event"] in ("beside", "docker"), line
+
+
+def test_a_call_with_a_timeout_returns_all_of_its_output(tmp_path: Path) -> None:
+    # The last bytes come just before the exit, as docker's do: a wait that returns once the
+    # child has exited, before they are read, loses them (about one call in a hundred).
+    script = _script(
+        tmp_path,
+        """
+        import os
+        os.write(1, b"{" + b"x" * 3000)
+        os.write(1, b"}")
+        os._exit(0)
+        """,
+    )
+    runner = python_runner()
+    for _ in range(150):
+        assert runner.run(script, timeout=30).stdout.endswith("}")
