@@ -24,6 +24,7 @@ LAYERS = {
     "manifests": 3,
     "verification": 3,
     "ci": 3,
+    "preflight": 3,
     # Configuration is read beside the capabilities: its validation is theirs (platform names,
     # build inputs, buildkitd tables), and they are given what it read.
     "settings": 3,
