@@ -66,6 +66,7 @@ class BuildInputs(TypedDict, total=False):
     shm_size: str | None
     ulimits: Sequence[str]
     secret_envs: Mapping[str, str]
+    preflight: bool
 
 
 def build(

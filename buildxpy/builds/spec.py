@@ -56,6 +56,8 @@ class BuildSpec:
     allow: tuple[str, ...] = ()
     shm_size: str | None = None
     ulimits: tuple[str, ...] = ()
+    # Ask the registry, before building, whether every base has every platform.
+    preflight: bool = False
     # What `build_defaults.complete` adds before a build: tags and OCI metadata from git, and a
     # cache. A spec made by hand asks for none of it.
     tags_from: str | None = None
@@ -109,6 +111,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         allow=tuple(settings.allow),
         shm_size=settings.shm_size,
         ulimits=tuple(settings.ulimits),
+        preflight=settings.preflight,
         tags_from=settings.tags_from,
         tag_rules=settings.tag_rules,
         tags_given=settings.tags_given,

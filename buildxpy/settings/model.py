@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     shm_size: str | None = None
     ulimits: StrList = Field(default=[])
     secret_envs: StrMap = Field(default={})
+    # Ask the registry, before building, for each base image's platforms.
+    preflight: bool = True
 
     @classmethod
     def settings_customise_sources(

@@ -52,6 +52,7 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_SHM_SIZE": ("shm_size",),
     "BUILDXPY_ULIMITS": ("ulimits",),
     "BUILDXPY_SECRET_ENVS": ("secret_envs",),
+    "BUILDXPY_PREFLIGHT": ("preflight",),
     "BUILDXPY_BUILDKITD_CONFIG": ("builder", "buildkitd_config"),
 }
 

@@ -4,6 +4,7 @@ linux/amd64, linux/arm64 and linux/arm/v7."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from structlog.testing import capture_logs
 
 from buildxpy.docker.runner import Runner
 from buildxpy.preflight import PreflightFailed, PreflightReport, preflight
-from tests.integration.conftest import Bed, docker
+from tests.integration.conftest import Bed, CliResult, CliRunnerProxy, docker
 
 HINT = "(pass --no-preflight to build anyway)"
 IMAGE_ACCEPT = ", ".join(
@@ -132,3 +133,81 @@ def test_buildx_itself_fails_where_preflight_refuses(bed: Bed, tmp_path: Path) -
     failed = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     assert failed.returncode != 0
     assert "no match for platform in manifest" in failed.stderr
+
+
+# ---------------------------------------------------------------------- the commands that build
+
+
+@pytest.fixture
+def based_context(bed: Bed, tmp_path: Path) -> Path:
+    """A context whose Dockerfile takes its base from a build argument, as users' often do."""
+    path = tmp_path / "context"
+    path.mkdir()
+    (path / "Dockerfile").write_text("ARG BASE=scratch\nFROM ${BASE}\nRUN true\n")
+    return path
+
+
+def _build_cli(bed: Bed, context: Path, *args: str) -> list[str]:
+    extra = ["--network", bed.run_network] if bed.run_network != "default" else []
+    return [*args, "--build-arg", f"BASE={bed.base_image}", "--builder", "default", *extra,
+            str(context)]  # fmt: skip
+
+
+def _builds_started(result: CliResult) -> list[list[str]]:
+    started = []
+    for line in result.stderr.splitlines():
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if event.get("event") == "docker" and "build" in event.get("argv", []):
+                started.append(event["argv"])
+    return started
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["build", "--push"], ["build", "--split"], ["export"]],
+    ids=["build", "split", "export"],
+)
+def test_the_commands_that_build_refuse_before_any_build(
+    bed: Bed, cli: type[CliRunnerProxy], based_context: Path, unique: str, tmp_path: Path,
+    command: list[str],
+) -> None:  # fmt: skip
+    result = cli.run(
+        "--log-format", "json", *command, "--image", f"{bed.registry}/{unique}",
+        "--platform", "linux/amd64,linux/ppc64le", "-o", str(tmp_path / "out"),
+        *_build_cli(bed, based_context),
+    )  # fmt: skip
+    assert result.returncode == 1, str(result)
+    assert f"preflight: {bed.base_image} has no linux/ppc64le {HINT}" in result.stderr
+    assert _builds_started(result) == []
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_no_preflight_lets_buildx_find_out_for_itself(
+    bed: Bed, cli: type[CliRunnerProxy], based_context: Path, unique: str, tmp_path: Path
+) -> None:
+    result = cli.run(
+        "--log-format", "json", "build", "--no-preflight", "--image", f"{bed.registry}/{unique}",
+        "--platform", "linux/amd64,linux/ppc64le", "-o", str(tmp_path / "out"),
+        *_build_cli(bed, based_context),
+    )  # fmt: skip
+    assert result.returncode == 1, str(result)
+    assert "preflight:" not in result.stderr
+    assert len(_builds_started(result)) == 1
+    assert "no match for platform" in result.stderr
+
+
+def test_a_build_whose_bases_have_every_platform_goes_ahead(
+    bed: Bed, cli: type[CliRunnerProxy], based_context: Path, unique: str, tmp_path: Path
+) -> None:
+    result = cli.run(
+        "--log-format", "json", "-v", "build", "--no-push", "--image", f"{bed.registry}/{unique}",
+        "--platform", "linux/amd64,linux/arm64", "-o", str(tmp_path / "out"),
+        *_build_cli(bed, based_context),
+    )  # fmt: skip
+    assert result.returncode == 0, str(result)
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    [checked] = [e for e in events if e.get("event") == "preflight"]
+    assert checked["ok"] is True
+    assert checked["bases"] == [bed.base_image]
+    assert len(_builds_started(result)) == 1

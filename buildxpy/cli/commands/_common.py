@@ -127,6 +127,9 @@ def add_build_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ulimit", action="append", dest="ulimits", metavar="NAME=SOFT[:HARD]")
     group.add_argument("--secret-env", action="append", dest="secret_envs", metavar="ID=ENVVAR",
                        help="expose environment variable ENVVAR as build secret ID")  # fmt: skip
+    group.add_argument("--preflight", action=argparse.BooleanOptionalAction, default=None,
+                       help="refuse, before building, base images that lack a target platform "
+                       "(default: on; BUILDXPY_PREFLIGHT)")  # fmt: skip
 
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +210,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "shm_size": ("shm_size",),
     "ulimits": ("ulimits",),
     "secret_envs": ("secret_envs",),
+    "preflight": ("preflight",),
     "tags_from": ("tags_from",),
     "oci_metadata": ("oci_metadata",),
     "cache": ("cache",),
