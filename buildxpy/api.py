@@ -67,6 +67,7 @@ class BuildInputs(TypedDict, total=False):
     ulimits: Sequence[str]
     secret_envs: Mapping[str, str]
     preflight: bool
+    reproducible: bool
 
 
 def build(

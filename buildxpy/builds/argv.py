@@ -12,6 +12,8 @@ from buildxpy.builds.cache import cache_flags
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.platforms.names import Platform
 
+REWRITE = ",rewrite-timestamp=true"
+
 
 def image_options(spec: BuildSpec, platforms: Sequence[Platform] | None = None) -> list[str]:
     """What shapes the image: the same for a build and for each platform of an export
@@ -23,6 +25,8 @@ def image_options(spec: BuildSpec, platforms: Sequence[Platform] | None = None) 
         argv += ["--target", spec.target]
     for key, value in spec.build_args.items():
         argv += ["--build-arg", key if value is None else f"{key}={value}"]
+    if spec.source_date_epoch is not None and "SOURCE_DATE_EPOCH" not in spec.build_args:
+        argv += ["--build-arg", f"SOURCE_DATE_EPOCH={spec.source_date_epoch}"]
     for key, value in spec.labels.items():
         argv += ["--label", f"{key}={value}"]
     for flag, values in (
@@ -82,12 +86,26 @@ def build_argv(
         argv += ["--progress", spec.progress]
     if metadata_file is not None:
         argv += ["--metadata-file", str(metadata_file)]
-    if spec.push:
-        argv.append("--push")
-    if spec.load if load is None else load:
-        argv.append("--load")
+    argv += _outputs(spec, push=spec.push, load=spec.load if load is None else load)
     argv.append(spec.context)
     return argv
+
+
+def _outputs(spec: BuildSpec, *, push: bool, load: bool) -> list[str]:
+    # `--push` and `--load` are short for these outputs, which take no exporter options.
+    if spec.source_date_epoch is None:
+        return [*(["--push"] if push else []), *(["--load"] if load else [])]
+    argv: list[str] = []
+    if push:
+        argv += ["--output", "type=image,push=true" + REWRITE]
+    if load:
+        argv += ["--output", "type=docker" + REWRITE]
+    return argv
+
+
+def rewrite_timestamps(spec: BuildSpec) -> str:
+    """What an ``--output`` gets so that a reproducible build's files carry its epoch."""
+    return REWRITE if spec.source_date_epoch is not None else ""
 
 
 def export_argv(
@@ -100,7 +118,7 @@ def export_argv(
 ) -> list[str]:
     """One platform's image written as a ``type=docker`` tarball to ``dest``."""
     argv = _head(spec, str(platform))
-    argv += ["--output", "type=docker," + _csv_field(f"dest={dest}")]
+    argv += ["--output", "type=docker," + _csv_field(f"dest={dest}") + rewrite_timestamps(spec)]
     argv += _tag_flags(tags)
     argv += image_options(spec, [platform])
     progress = spec.progress or progress
@@ -131,7 +149,7 @@ def by_digest_argv(
     """One platform's image pushed as ``output`` says (by digest, no tag), its digest in the
     metadata file."""
     argv = _head(spec, str(platform))
-    argv += ["--output", output]
+    argv += ["--output", output + rewrite_timestamps(spec)]
     argv += image_options(spec, [platform])
     if spec.progress:
         argv += ["--progress", spec.progress]

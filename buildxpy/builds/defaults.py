@@ -10,6 +10,7 @@ from dataclasses import replace
 from buildxpy import log
 from buildxpy.builders.state import docker_config_dir
 from buildxpy.builds.cache import DefaultCache, can_export_cache, choose
+from buildxpy.builds.reproducible import reproducible_spec
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.ci.git_queries import source_directory
 from buildxpy.ci.metadata import compute, facts_for, project_license
@@ -27,6 +28,7 @@ def complete(
     per-platform tarballs of ``export``, which hold Docker manifests (no annotations) and take one
     cache per platform."""
     environ = os.environ if environ is None else environ
+    spec = reproducible_spec(spec, runner, environ, exporting=exporting)
     if spec.tags_from is None and not spec.oci_metadata and spec.cache == "off":
         return spec
     image = spec.require_image()

@@ -58,6 +58,9 @@ class BuildSpec:
     ulimits: tuple[str, ...] = ()
     # Ask the registry, before building, whether every base has every platform.
     preflight: bool = False
+    # Asked for by the user; `source_date_epoch` is filled in before the build.
+    reproducible: bool = False
+    source_date_epoch: str | None = None
     # What `build_defaults.complete` adds before a build: tags and OCI metadata from git, and a
     # cache. A spec made by hand asks for none of it.
     tags_from: str | None = None
@@ -112,6 +115,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         shm_size=settings.shm_size,
         ulimits=tuple(settings.ulimits),
         preflight=settings.preflight,
+        reproducible=settings.reproducible,
         tags_from=settings.tags_from,
         tag_rules=settings.tag_rules,
         tags_given=settings.tags_given,

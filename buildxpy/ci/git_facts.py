@@ -287,3 +287,9 @@ def _utc(text: str | None) -> str | None:
 
 def _format(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def commit_epoch(cwd: Path) -> str | None:
+    """The committer time of the commit checked out at ``cwd``, in seconds since the epoch (what
+    ``SOURCE_DATE_EPOCH`` holds), or None outside a checkout."""
+    return _git(cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", "HEAD", "--")

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     secret_envs: StrMap = Field(default={})
     # Ask the registry, before building, for each base image's platforms.
     preflight: bool = True
+    # Timestamps from SOURCE_DATE_EPOCH (or the commit), rewritten in the image's files.
+    reproducible: bool = False
 
     @classmethod
     def settings_customise_sources(

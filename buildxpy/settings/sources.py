@@ -53,6 +53,7 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_ULIMITS": ("ulimits",),
     "BUILDXPY_SECRET_ENVS": ("secret_envs",),
     "BUILDXPY_PREFLIGHT": ("preflight",),
+    "BUILDXPY_REPRODUCIBLE": ("reproducible",),
     "BUILDXPY_BUILDKITD_CONFIG": ("builder", "buildkitd_config"),
 }
 

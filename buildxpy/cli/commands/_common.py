@@ -127,6 +127,9 @@ def add_build_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ulimit", action="append", dest="ulimits", metavar="NAME=SOFT[:HARD]")
     group.add_argument("--secret-env", action="append", dest="secret_envs", metavar="ID=ENVVAR",
                        help="expose environment variable ENVVAR as build secret ID")  # fmt: skip
+    group.add_argument("--reproducible", action="store_true", default=None,
+                       help="timestamps from SOURCE_DATE_EPOCH or the commit, rewritten in the "
+                       "image's files (BUILDXPY_REPRODUCIBLE)")  # fmt: skip
     group.add_argument("--preflight", action=argparse.BooleanOptionalAction, default=None,
                        help="refuse, before building, base images that lack a target platform "
                        "(default: on; BUILDXPY_PREFLIGHT)")  # fmt: skip
@@ -211,6 +214,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "ulimits": ("ulimits",),
     "secret_envs": ("secret_envs",),
     "preflight": ("preflight",),
+    "reproducible": ("reproducible",),
     "tags_from": ("tags_from",),
     "oci_metadata": ("oci_metadata",),
     "cache": ("cache",),
