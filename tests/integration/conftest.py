@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+def after_preflight(events: list[dict[str, Any]]) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """The preflight's reads of the base images (before anything else a build runs), and the
+    docker events after them."""
+    reads: list[list[str]] = []
+    for event in events:
+        argv = event["argv"]
+        if argv[1:4] != ["buildx", "imagetools", "inspect"] or "--raw" not in argv:
+            break
+        reads.append(argv)
+    return reads, events[len(reads) :]

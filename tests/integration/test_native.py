@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Bed, CliResult, docker, run_cli
+from tests.integration.conftest import Bed, CliResult, after_preflight, docker, run_cli
 from tests.integration.test_build import (
     INDEX_TYPES,
     delete_from_registry,
@@ -125,7 +125,8 @@ def test_require_native_exits_1_before_any_buildx_build(
     ) in result.stderr
     # Every docker process, read-only ones included (-v): at most the plan's one question to the
     # engine (answered from buildxpy's state once asked), never a build.
-    calls = docker_events(result)
+    preflight, calls = after_preflight(docker_events(result))
+    assert [argv[4] for argv in preflight] == [bed.base_image]
     assert buildx_builds(result) == []
     assert len(calls) <= 1
     assert all(

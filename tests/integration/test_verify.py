@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import REPO, Bed, CliResult, docker, run_cli
+from tests.integration.conftest import REPO, Bed, CliResult, after_preflight, docker, run_cli
 from tests.integration.test_manifest import Images, remove_repository
 
 THREE = "linux/amd64,linux/arm64,linux/arm/v7"
@@ -324,7 +324,8 @@ def _build(
 def test_build_pushes_and_verifies_by_default(bed: Bed, pushed: Pushed) -> None:
     result = build(bed, pushed.contexts["good"], pushed.ref("built"), THREE)
     assert result.returncode == 0, str(result)
-    events = docker_events(result)
+    preflight, events = after_preflight(docker_events(result))
+    assert len(preflight) == 1
     assert events[0]["argv"][1:3] == ["buildx", "build"]
     assert "--push" in events[0]["argv"]
     reads = [e["argv"] for e in events[1:]]
@@ -338,13 +339,14 @@ def test_build_pushes_and_verifies_by_default(bed: Bed, pushed: Pushed) -> None:
 def test_no_verify_runs_one_docker_process(bed: Bed, pushed: Pushed) -> None:
     result = build(bed, pushed.contexts["good"], pushed.ref("unchecked"), THREE, "--no-verify")
     assert result.returncode == 0, str(result)
-    [event] = docker_events(result)
+    preflight, [event] = after_preflight(docker_events(result))
+    assert len(preflight) == 1
     assert event["argv"][1:3] == ["buildx", "build"]
     # Same through the environment.
     again = build(bed, pushed.contexts["good"], pushed.ref("unchecked-env"), THREE,
                   env={"BUILDXPY_VERIFY": "false"})  # fmt: skip
     assert again.returncode == 0, str(again)
-    assert len(docker_events(again)) == 1
+    assert len(after_preflight(docker_events(again))[1]) == 1
 
 
 def test_build_of_a_mislabelled_image_fails_after_pushing(bed: Bed, pushed: Pushed) -> None:
