@@ -11,7 +11,6 @@ from buildxpy import log
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.docker.runner import Runner
 from buildxpy.platforms.names import Platform
-from buildxpy.preflight import preflight
 
 
 def check_bases(
@@ -25,6 +24,9 @@ def check_bases(
     text = _dockerfile_text(spec)
     if text is None:
         return
+    # Loaded only when asked for: a build with --no-preflight does not pay for the parser.
+    from buildxpy.preflight import preflight
+
     # A bare KEY takes its value from the environment, as buildx does.
     build_args = {
         key: value if value is not None else os.environ.get(key)

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from buildxpy import log
-from buildxpy.builders.facts import ls_entries
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.ci.git_facts import commit_epoch
 from buildxpy.ci.git_queries import source_directory
@@ -52,6 +51,9 @@ def _epoch(spec: BuildSpec, environ: Mapping[str, str]) -> str:
 
 
 def _check_builder(runner: Runner, builder: str, *, into_engine: bool) -> None:
+    # Only a reproducible build asks: the rest do not load buildx's models for it.
+    from buildxpy.builders.facts import ls_entries
+
     entry = ls_entries(runner).get(builder)
     if entry is None:
         return  # the build says that the builder is missing, in its own words
