@@ -7,6 +7,7 @@ the bed's loopback registry; verify reads them with that builder too. No image i
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -287,7 +288,11 @@ def test_registry_password_never_appears(bed: Bed, docker_config: Path, pushed: 
            input=password)  # fmt: skip
     ref = f"{registry}/{pushed.images.path}:private"
     try:
-        docker("buildx", "imagetools", "create", "-t", ref, pushed.ref("good"))
+        copy = ["docker", "buildx", "imagetools", "create", "-t", ref, pushed.ref("good")]
+        # The bed's registry can fail a blob that imagetools uploads beside others ("provided
+        # digest did not match uploaded content"); the copy is setup, not what is tested here.
+        if subprocess.run(copy, capture_output=True, check=False, timeout=300).returncode != 0:
+            docker(*copy[1:])
         result = verify(ref, "--platform", THREE, "--json")
         assert result.returncode == 0, str(result)
         assert password not in result.stdout
