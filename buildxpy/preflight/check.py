@@ -20,6 +20,7 @@ from buildxpy.platforms.names import Platform, host_platform, parse
 from buildxpy.preflight.bases import Served, Unread, read_bases
 from buildxpy.preflight.matching import serves
 from buildxpy.preflight.plan import Base, Unresolved, plan_bases
+from buildxpy.preflight.remembered import covers, recall, remember, store
 
 BYPASS_HINT = "pass --no-preflight to build anyway"
 
@@ -98,7 +99,7 @@ def preflight(
         build_args=build_args, build_contexts=build_contexts,
     )  # fmt: skip
     bases, invalid = _valid(plan.bases)
-    answers = read_bases(runner, [base.ref for base in bases], builder)
+    answers = _answers(runner, bases, builder)
     report = PreflightReport(
         bases=tuple(_verdict(base, answers[base.ref]) for base in bases),
         unchecked=(*plan.unresolved, *invalid),
@@ -108,6 +109,23 @@ def preflight(
     if not report.ok:
         raise PreflightFailed(report)
     return report
+
+
+def _answers(
+    runner: Runner, bases: Sequence[Base], builder: str | None
+) -> dict[str, Served | Unread]:
+    """Each base's answer: remembered when it had every platform wanted, else the registry's."""
+    path = store(runner)
+    known = recall(path, builder, [base.ref for base in bases])
+    fresh = [b.ref for b in bases if b.ref not in known or not covers(known[b.ref], b.platforms)]
+    answers: dict[str, Served | Unread] = {**known, **read_bases(runner, fresh, builder)}
+    good = {
+        b.ref: answer for b in bases if b.ref in fresh
+        and isinstance(answer := answers[b.ref], Served) and covers(answer, b.platforms)
+    }  # fmt: skip
+    if not runner.dry_run:
+        remember(path, builder, good)
+    return answers
 
 
 def _platform(value: Platform | str) -> Platform:

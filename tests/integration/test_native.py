@@ -126,7 +126,8 @@ def test_require_native_exits_1_before_any_buildx_build(
     # Every docker process, read-only ones included (-v): at most the plan's one question to the
     # engine (answered from buildxpy's state once asked), never a build.
     preflight, calls = after_preflight(docker_events(result))
-    assert [argv[4] for argv in preflight] == [bed.base_image]
+    # The base image, asked for its platforms unless an earlier build of the run remembers them.
+    assert [argv[4] for argv in preflight] in ([], [bed.base_image])
     assert buildx_builds(result) == []
     assert len(calls) <= 1
     assert all(

@@ -211,7 +211,7 @@ def test_the_secret_env_reached_the_build_and_nothing_else(release: Release) -> 
 
 def test_one_build_process_after_one_read_only_question(release: Release) -> None:
     preflight, calls = after_preflight(docker_calls(release.cli))
-    assert len(preflight) == 1  # the base image, asked for its platforms
+    assert len(preflight) <= 1  # the base image, unless an earlier build remembers its platforms
     # After the build only verification's reads of what was pushed (test_verify.py counts them).
     first_build = next(i for i, c in enumerate(calls) if c["argv"][1:3] == ["buildx", "build"])
     assert all(

@@ -330,7 +330,7 @@ def test_build_pushes_and_verifies_by_default(bed: Bed, pushed: Pushed) -> None:
     result = build(bed, pushed.contexts["good"], pushed.ref("built"), THREE)
     assert result.returncode == 0, str(result)
     preflight, events = after_preflight(docker_events(result))
-    assert len(preflight) == 1
+    assert len(preflight) <= 1
     assert events[0]["argv"][1:3] == ["buildx", "build"]
     assert "--push" in events[0]["argv"]
     reads = [e["argv"] for e in events[1:]]
@@ -345,7 +345,7 @@ def test_no_verify_runs_one_docker_process(bed: Bed, pushed: Pushed) -> None:
     result = build(bed, pushed.contexts["good"], pushed.ref("unchecked"), THREE, "--no-verify")
     assert result.returncode == 0, str(result)
     preflight, [event] = after_preflight(docker_events(result))
-    assert len(preflight) == 1
+    assert len(preflight) <= 1
     assert event["argv"][1:3] == ["buildx", "build"]
     # Same through the environment.
     again = build(bed, pushed.contexts["good"], pushed.ref("unchecked-env"), THREE,

@@ -237,3 +237,33 @@ def test_platforms_match_as_buildkit_picks_an_image(
     os_name, arch, *variant = image.split("/")
     available = [normalized(os_name, arch, variant[0] if variant else "")]
     assert serves(available, parse(target)) is expected
+
+
+def test_a_base_that_had_every_platform_is_not_asked_again_for_a_while(fake: FakeRunner) -> None:
+    serve(fake, "r.example/app:1", RECORDED_INDEX)
+    dockerfile = "FROM r.example/app:1\n"
+    preflight(fake, dockerfile_text=dockerfile, platforms=["linux/amd64", "linux/arm64"])
+    asked = len(fake.calls)
+    preflight(fake, dockerfile_text=dockerfile, platforms=["linux/amd64", "linux/arm64"])
+    assert asked == 1
+    assert len(fake.calls) == asked
+
+
+def test_a_base_that_fell_short_is_asked_again(fake: FakeRunner) -> None:
+    serve(fake, "r.example/app:1", RECORDED_INDEX)
+    dockerfile = "FROM r.example/app:1\n"
+    for _ in range(2):
+        with pytest.raises(PreflightFailed):
+            preflight(fake, dockerfile_text=dockerfile, platforms=["linux/amd64", "linux/s390x"])
+    assert len(fake.calls) == 2
+
+
+def test_a_remembered_answer_is_asked_again_for_a_platform_it_did_not_cover(
+    fake: FakeRunner,
+) -> None:
+    serve(fake, "r.example/app:1", RECORDED_INDEX)
+    dockerfile = "FROM r.example/app:1\n"
+    preflight(fake, dockerfile_text=dockerfile, platforms=["linux/amd64"])
+    with pytest.raises(PreflightFailed, match="has no linux/s390x"):
+        preflight(fake, dockerfile_text=dockerfile, platforms=["linux/s390x"])
+    assert len(fake.calls) == 2
