@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from buildxpy import log
-from buildxpy.builds.bases import check_bases
+from buildxpy.builds.bases import prepare_bases
 from buildxpy.builds.defaults import complete
 from buildxpy.builds.one_build import BuildResult, build_image, check_build_inputs
 from buildxpy.builds.reporting import (
@@ -46,7 +46,7 @@ def native_build(
 
         return (split_build if options.split else digest_build)(spec, runner, options)
     check_build_inputs(spec)
-    check_bases(spec, runner)
+    spec = prepare_bases(spec, runner)
     # Tags from git and the default cache first: a checkout that has none is said before docker
     # is asked anything.
     spec = complete(spec, runner)

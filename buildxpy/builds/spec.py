@@ -61,6 +61,8 @@ class BuildSpec:
     # Asked for by the user; `source_date_epoch` is filled in before the build.
     reproducible: bool = False
     source_date_epoch: str | None = None
+    # buildxpy.lock's place (beside the configuration); builds take the bases it pins.
+    lock_file: Path | None = None
     # What `build_defaults.complete` adds before a build: tags and OCI metadata from git, and a
     # cache. A spec made by hand asks for none of it.
     tags_from: str | None = None
@@ -116,6 +118,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         ulimits=tuple(settings.ulimits),
         preflight=settings.preflight,
         reproducible=settings.reproducible,
+        lock_file=settings.lock_file,
         tags_from=settings.tags_from,
         tag_rules=settings.tag_rules,
         tags_given=settings.tags_given,

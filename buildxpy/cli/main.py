@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "doctor",
     "qemu",
     "merge",
+    "pin",
 )
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.builders.missing import explain_failure
 from buildxpy.builds.argv import export_argv
-from buildxpy.builds.bases import check_bases
+from buildxpy.builds.bases import prepare_bases
 from buildxpy.builds.concurrent import POLL_SECONDS, boot_first, stop_all
 from buildxpy.builds.defaults import complete
 from buildxpy.builds.inputs import check_present
@@ -131,7 +131,7 @@ def export_images(
     if not completed:
         spec = complete(spec, runner, exporting=True)
     items = checked_plan(spec, platforms)
-    check_bases(spec, runner, [item.platform for item in items])
+    spec = prepare_bases(spec, runner, [item.platform for item in items])
     if runner.dry_run:
         return _dry_run(spec, runner, items, load=load)
     temps: list[Path] = []

@@ -25,6 +25,7 @@ from buildxpy.builds.secrets import parse_secret
 from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.references import REFERENCE, REPOSITORY, TAG
 from buildxpy.errors import ConfigError
+from buildxpy.pins.lockfile import NAME as LOCK_NAME
 from buildxpy.platforms.names import Platform, parse, read_archs
 from buildxpy.settings.builder import BuilderConfig
 from buildxpy.settings.sources import (
@@ -52,6 +53,8 @@ def default_platforms() -> list[Platform]:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", validate_default=False)
     _archs_file: bool = PrivateAttr(default=False)
+    # Where the configuration was read (set by `load`): buildxpy.lock lives there.
+    _config_home: Path | None = PrivateAttr(default=None)
 
     image: str | None = None
     tags: StrList = Field(default_factory=lambda: ["latest"])
@@ -249,6 +252,11 @@ class Settings(BaseSettings):
         return "platforms" in self.model_fields_set or self._archs_file
 
     @property
+    def lock_file(self) -> Path | None:
+        """``buildxpy.lock`` beside the configuration (None for settings made from values)."""
+        return None if self._config_home is None else self._config_home / LOCK_NAME
+
+    @property
     def builder_platforms(self) -> list[Platform]:
         if self.builder.platforms is not None:
             return self.builder.platforms
@@ -291,6 +299,7 @@ def load(
     tokens = (config_file.set(config), config_dir.set(cwd), with_sources.set(True))
     try:
         settings = Settings(**dict(overrides or {}))
+        settings._config_home = config.parent if config is not None else (cwd or Path.cwd())
         settings._archs_file = (
             "platforms" not in settings.model_fields_set
             and ((cwd or Path.cwd()) / ARCHS_FILE).is_file()

@@ -18,7 +18,7 @@ from buildxpy.builders.drivers import DOCKER_DRIVER
 from buildxpy.builders.missing import explain_failure
 from buildxpy.builders.routing import RoutingPlan, refuse_emulated
 from buildxpy.builds.argv import by_digest_argv
-from buildxpy.builds.bases import check_bases
+from buildxpy.builds.bases import prepare_bases
 from buildxpy.builds.concurrent import Cancelled, boot_first, run_each
 from buildxpy.builds.defaults import complete
 from buildxpy.builds.one_build import read_metadata
@@ -80,7 +80,7 @@ def digest_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nat
     spec = complete(spec, runner)
     check_inputs(spec)
     resolve_secrets(spec.secrets)
-    check_bases(spec, runner)
+    spec = prepare_bases(spec, runner)
     plan = plan_build(spec, runner, separately=True)
     if options.require_native:
         refuse_emulated(plan)
@@ -190,7 +190,7 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     spec = complete(spec, runner)
     check_inputs(spec)
     resolve_secrets(spec.secrets)
-    check_bases(spec, runner)
+    spec = prepare_bases(spec, runner)
     plan = plan_build(spec, runner, separately=True)
     if options.require_native:
         refuse_emulated(plan)

@@ -55,7 +55,7 @@ def build(
         "build", "--reproducible", "--no-verify", "-t", ref, "--image", ref.rsplit(":", 1)[0],
         "--platform", "linux/amd64,linux/arm64", "--builder", builder,
         "--build-arg", f"BASE={bed.base_image}", *extra, str(context),
-        env={"SOURCE_DATE_EPOCH": "1700000000"},
+        env={"SOURCE_DATE_EPOCH": "1700000000"}, cwd=context,
     )  # fmt: skip
     assert result.returncode == 0, str(result)
 
@@ -63,6 +63,9 @@ def build(
 def test_a_reproducible_build_is_the_same_image_twice(
     bed: Bed, cli: type[CliRunnerProxy], context: Path, unique: str, container_builder: str
 ) -> None:
+    # Its base by digest: buildxpy.lock beside the project.
+    pinned = cli.run("pin", "--build-arg", f"BASE={bed.base_image}", str(context), cwd=context)
+    assert pinned.returncode == 0, str(pinned)
     # The same tag both times: the OCI labels name the version, which is the tag.
     ref = f"{bed.registry}/{unique}:1.0.0"
     build(cli, bed, context, ref, container_builder)
@@ -89,13 +92,30 @@ def test_without_it_the_images_differ(
     assert seen[0] != seen[1]
 
 
+def test_floating_bases_are_refused_in_one_line(
+    bed: Bed, cli: type[CliRunnerProxy], context: Path, unique: str, container_builder: str
+) -> None:
+    result = cli.run(
+        "build", "--reproducible", "--image", f"{bed.registry}/{unique}", "--builder",
+        container_builder, "--build-arg", f"BASE={bed.base_image}", str(context),
+        env={"SOURCE_DATE_EPOCH": "1700000000"}, cwd=context,
+    )  # fmt: skip
+    assert result.returncode == 1, str(result)
+    assert result.stderr.strip().splitlines()[-1] == (
+        "buildxpy: error: --reproducible needs pinned bases, and there is no "
+        f"{context / 'buildxpy.lock'}: run buildxpy pin"
+    )
+
+
 def test_the_docker_driver_is_refused_in_one_line_before_building(
     bed: Bed, cli: type[CliRunnerProxy], context: Path, unique: str
 ) -> None:
+    pinned = cli.run("pin", "--build-arg", f"BASE={bed.base_image}", str(context), cwd=context)
+    assert pinned.returncode == 0, str(pinned)
     result = cli.run(
         "build", "--reproducible", "--image", f"{bed.registry}/{unique}", "--builder", "default",
         "--build-arg", f"BASE={bed.base_image}", str(context),
-        env={"SOURCE_DATE_EPOCH": "1700000000"},
+        env={"SOURCE_DATE_EPOCH": "1700000000"}, cwd=context,
     )  # fmt: skip
     assert result.returncode == 1, str(result)
     [line] = result.stderr.strip().splitlines()[-1:]

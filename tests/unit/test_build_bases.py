@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildxpy.builds.bases import check_bases
+from buildxpy.builds.bases import prepare_bases
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.platforms.names import parse
 from buildxpy.preflight import PreflightFailed
@@ -36,14 +36,14 @@ def serve_two_platforms(fake: FakeRunner, ref: str) -> None:
 def test_a_base_without_a_target_platform_refuses(fake: FakeRunner, context: Path) -> None:
     serve_two_platforms(fake, "reg.example/base:1")
     with pytest.raises(PreflightFailed, match=r"reg\.example/base:1 has no linux/ppc64le"):
-        check_bases(spec(context), fake)
+        prepare_bases(spec(context), fake)
     assert all("--builder" in call.args and "b1" in call.args for call in fake.calls)
 
 
 def test_the_build_arguments_name_the_base(fake: FakeRunner, context: Path) -> None:
     serve_two_platforms(fake, "reg.example/other:2")
     with pytest.raises(PreflightFailed, match=r"reg\.example/other:2 has no"):
-        check_bases(spec(context, build_args={"BASE": "reg.example/other:2"}), fake)
+        prepare_bases(spec(context, build_args={"BASE": "reg.example/other:2"}), fake)
 
 
 def test_a_bare_build_argument_takes_its_value_from_the_environment(
@@ -52,12 +52,12 @@ def test_a_bare_build_argument_takes_its_value_from_the_environment(
     monkeypatch.setenv("BASE", "reg.example/env:3")
     serve_two_platforms(fake, "reg.example/env:3")
     with pytest.raises(PreflightFailed, match=r"reg\.example/env:3 has no"):
-        check_bases(spec(context, build_args={"BASE": None}), fake)
+        prepare_bases(spec(context, build_args={"BASE": None}), fake)
 
 
 def test_export_checks_the_platforms_it_builds(fake: FakeRunner, context: Path) -> None:
     serve_two_platforms(fake, "reg.example/base:1")
-    check_bases(spec(context), fake, [parse("linux/amd64")])
+    prepare_bases(spec(context), fake, [parse("linux/amd64")])
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_export_checks_the_platforms_it_builds(fake: FakeRunner, context: Path) 
     ids=["off", "call", "remote-context", "unreadable-dockerfile"],
 )  # fmt: skip
 def test_nothing_is_asked(fake: FakeRunner, context: Path, values: dict[str, object]) -> None:
-    check_bases(spec(context, **values), fake)
+    prepare_bases(spec(context, **values), fake)
     assert fake.calls == []
 
 
@@ -78,4 +78,4 @@ def test_a_dockerfile_given_with_f_is_read_from_there(
     other.write_text("FROM reg.example/named:4\n")
     serve_two_platforms(fake, "reg.example/named:4")
     with pytest.raises(PreflightFailed, match=r"reg\.example/named:4 has no"):
-        check_bases(spec(context, dockerfile=str(other)), fake)
+        prepare_bases(spec(context, dockerfile=str(other)), fake)
