@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, routing_plan, setup_builder, verify
+    from buildxpy.api import build, export, pin, routing_plan, setup_builder, verify
     from buildxpy.builders.buildkitd_config import BuildkitdTable
     from buildxpy.builders.doctor import Check, DoctorReport, doctor
     from buildxpy.builders.manage import (
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from buildxpy.manifests.login import LoginResult, login
     from buildxpy.manifests.registry import PlatformManifest
     from buildxpy.manifests.spec import manifest_create_from_spec
+    from buildxpy.pins.pinning import Pinned
     from buildxpy.platforms.names import Platform
     from buildxpy.settings.builder import BuilderConfig, NodeConfig
     from buildxpy.settings.model import Settings
@@ -66,7 +67,8 @@ if TYPE_CHECKING:
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "routing_plan", "setup_builder", "verify"),
+    "buildxpy.api": ("build", "export", "pin", "routing_plan", "setup_builder", "verify"),
+    "buildxpy.pins.pinning": ("Pinned",),
     "buildxpy.builds.report": ("BuildReport", "PlatformReport"),
     "buildxpy.split.records": ("DigestRecord",),
     "buildxpy.split.merge": ("MergeRefused", "merge"),
@@ -134,6 +136,7 @@ __all__ = [
     "Node",
     "NodeConfig",
     "NotNative",
+    "Pinned",
     "Platform",
     "PlatformManifest",
     "PlatformReport",
@@ -165,6 +168,7 @@ __all__ = [
     "manifest_create_from_spec",
     "manifest_inspect",
     "merge",
+    "pin",
     "qemu_install",
     "release",
     "remove_builder",

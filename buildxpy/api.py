@@ -15,6 +15,7 @@ from buildxpy.builders.buildkitd_config import BuildkitdTable
 from buildxpy.builders.manage import Builder, ensure_builder
 from buildxpy.builders.routing import RoutingPlan
 from buildxpy.builders.routing_facts import routing_plan as route_platforms
+from buildxpy.builds.bases import base_refs
 from buildxpy.builds.native import native_build
 from buildxpy.builds.reporting import NativeOptions
 from buildxpy.builds.results import NativeBuildResult
@@ -23,6 +24,10 @@ from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import ConfigError
 from buildxpy.exports.tarballs import ExportResult, export_images
+from buildxpy.pins import pinning
+from buildxpy.pins.lockfile import NAME as LOCK_NAME
+from buildxpy.pins.lockfile import read_lock
+from buildxpy.pins.pinning import Pinned
 from buildxpy.platforms.names import Platform
 from buildxpy.platforms.names import parse as parse_platform
 from buildxpy.settings.builder import NodeConfig, parse_node_flag
@@ -140,6 +145,38 @@ def export(
         output_dir=output_dir, **inputs,
     )  # fmt: skip
     return export_images(spec, runner=runner, load=load)
+
+
+def pin(
+    context: str | Path = ".",
+    *,
+    platforms: Sequence[PlatformLike] | None = None,
+    file: str | Path | None = None,
+    target: str | None = None,
+    build_args: Mapping[str, str | None] | None = None,
+    builder: str | None = None,
+    lock: str | Path = LOCK_NAME,
+    update: bool = False,
+    check: bool = False,
+    runner: Runner | None = None,
+) -> Pinned:
+    """The Dockerfile's base images, by digest, in ``lock`` (``buildxpy.lock``): the bases it
+    lacks added (``update``: every pin read again). ``check=True`` writes nothing and raises
+    ``BuildxpyError`` naming every base that moved or is not pinned. ``builder``: the builder
+    whose registry settings apply (None: docker's own)."""
+    settings = from_values({"platforms": _platform_texts(platforms), "target": target,
+                            "build_args": dict(build_args or {})})  # fmt: skip
+    spec = BuildSpec(
+        platforms=tuple(settings.platforms), context=str(context),
+        dockerfile=None if file is None else str(file), target=settings.target,
+        build_args=settings.build_args,
+    )  # fmt: skip
+    refs = [ref for ref in base_refs(spec) if "@sha256:" not in ref]
+    runner = runner or Runner()
+    if check:
+        pinning.check(runner, refs, Path(lock), builder)
+        return Pinned(Path(lock), read_lock(Path(lock)) or {})
+    return pinning.pin(runner, refs, Path(lock), builder, update=update)
 
 
 def verify(

@@ -87,3 +87,21 @@ def test_a_base_the_lock_does_not_pin_is_refused_before_building(
     assert built.stderr.strip().splitlines()[-1] == (
         f"buildxpy: error: {path / 'buildxpy.lock'} does not pin {bed.base_image}: run buildxpy pin"
     )
+
+
+def test_the_python_api_pins_checks_and_updates(bed: Bed, project: tuple[Path, str]) -> None:
+    import buildxpy
+
+    path, base = project
+    lock = path / "buildxpy.lock"
+    platforms = ["linux/amd64", "linux/arm64"]
+    written = buildxpy.pin(path, platforms=platforms, lock=lock)
+    assert list(written.pins) == [base]
+    assert written.pins[base].digest == digest(base)
+    buildxpy.pin(path, platforms=platforms, lock=lock, check=True)
+    move_to_amd64_only(base, bed)
+    with pytest.raises(buildxpy.BuildxpyError, match="moved"):
+        buildxpy.pin(path, platforms=platforms, lock=lock, check=True)
+    updated = buildxpy.pin(path, platforms=platforms, lock=lock, update=True)
+    assert updated.moved == [base]
+    assert updated.pins[base].digest == digest(base)

@@ -17,7 +17,7 @@ from buildxpy.cli.commands._common import (
 )
 
 if TYPE_CHECKING:
-    from buildxpy.pins.lockfile import Pin
+    from buildxpy.pins.pinning import Pinned
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,9 +51,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run(args: PinArgs) -> int:
     from buildxpy.builds.bases import base_refs
     from buildxpy.builds.spec import BuildSpec
-    from buildxpy.errors import BuildxpyError, ConfigError
-    from buildxpy.pins.lockfile import read_lock, write_lock
-    from buildxpy.pins.resolve import resolve
+    from buildxpy.pins import pinning
 
     settings = load_settings(args)
     # What names the bases; a pin needs no image name.
@@ -63,22 +61,14 @@ def run(args: PinArgs) -> int:
         build_contexts=settings.build_contexts, builder=settings.builder.name,
     )  # fmt: skip
     lock = settings.lock_file
-    if lock is None:  # pragma: no cover - load always sets it
-        raise ConfigError("no place for buildxpy.lock")
+    assert lock is not None  # `load` always places it
     refs = [ref for ref in base_refs(spec) if "@sha256:" not in ref]
-    pinned = read_lock(lock) or {}
+    reader = _reader(spec.builder)
     if args.check:
-        moved = _moved(pinned, resolve(make_runner(args), refs, _reader(spec.builder)), refs)
-        if moved:
-            raise BuildxpyError(f"pin --check: {'; '.join(moved)}")
+        pinning.check(make_runner(args), refs, lock, reader)
         print(f"{lock.name}: {len(refs)} base(s) hold")
         return 0
-    keep = {} if args.update else {r: pinned[r] for r in refs if r in pinned}
-    current = resolve(make_runner(args), [r for r in refs if r not in keep], _reader(spec.builder))
-    pins = {**keep, **current}
-    if not args.dry_run:
-        write_lock(lock, pins)
-    _show(args, pins, pinned)
+    _show(args, pinning.pin(make_runner(args), refs, lock, reader, update=args.update))
     return 0
 
 
@@ -87,24 +77,12 @@ def _reader(builder: str) -> str | None:
     return None if builder == "buildxpy" else builder
 
 
-def _moved(pinned: dict[str, Pin], now: dict[str, Pin], refs: list[str]) -> list[str]:
-    out = []
-    for ref in refs:
-        if ref not in pinned:
-            out.append(f"{ref} is not pinned (run buildxpy pin)")
-        elif pinned[ref].digest != now[ref].digest:
-            out.append(
-                f"{ref} moved (locked {pinned[ref].digest[:19]}…, now {now[ref].digest[:19]}…)"
-            )
-    return out
-
-
-def _show(args: PinArgs, pins: dict[str, Pin], before: dict[str, Pin]) -> None:
+def _show(args: PinArgs, pinned: Pinned) -> None:
     if args.json:
         print_json({ref: {"digest": pin.digest, "platforms": dict(pin.platforms)}
-                    for ref, pin in sorted(pins.items())})  # fmt: skip
+                    for ref, pin in sorted(pinned.pins.items())})  # fmt: skip
         return
-    for ref, pin in sorted(pins.items()):
-        was = before.get(ref)
+    for ref, pin in sorted(pinned.pins.items()):
+        was = pinned.before.get(ref)
         note = "" if was is None or was.digest == pin.digest else f"  (was {was.digest[:19]}…)"
         print(f"{ref}  {pin.digest}{note}")
