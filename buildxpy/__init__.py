@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from buildxpy.manifests.login import LoginResult, login
     from buildxpy.manifests.registry import PlatformManifest
     from buildxpy.manifests.spec import manifest_create_from_spec
-    from buildxpy.pins.pinning import Pinned
+    from buildxpy.pins.changes import Outcome as PinOutcome
     from buildxpy.platforms.names import Platform
     from buildxpy.settings.builder import BuilderConfig, NodeConfig
     from buildxpy.settings.model import Settings
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
     "buildxpy.api": ("build", "export", "pin", "routing_plan", "setup_builder", "verify"),
-    "buildxpy.pins.pinning": ("Pinned",),
+    "buildxpy.pins.changes": ("PinOutcome:Outcome",),
     "buildxpy.builds.report": ("BuildReport", "PlatformReport"),
     "buildxpy.split.records": ("DigestRecord",),
     "buildxpy.split.merge": ("MergeRefused", "merge"),
@@ -136,7 +136,7 @@ __all__ = [
     "Node",
     "NodeConfig",
     "NotNative",
-    "Pinned",
+    "PinOutcome",
     "Platform",
     "PlatformManifest",
     "PlatformReport",

@@ -22,12 +22,15 @@ from buildxpy.builds.results import NativeBuildResult
 from buildxpy.builds.spec import BuildSpec, spec_from_settings
 from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.runner import Runner
-from buildxpy.errors import ConfigError
+from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.exports.tarballs import ExportResult, export_images
-from buildxpy.pins import pinning
+from buildxpy.pins.changes import Outcome, add_missing
+from buildxpy.pins.changes import check as check_pins
+from buildxpy.pins.changes import update as update_pins
 from buildxpy.pins.lockfile import NAME as LOCK_NAME
-from buildxpy.pins.lockfile import read_lock
-from buildxpy.pins.pinning import Pinned
+from buildxpy.pins.lockfile import read_lock, write_lock
+from buildxpy.pins.resolve import read_each
+from buildxpy.pins.resolve import resolve as resolve_pins
 from buildxpy.platforms.names import Platform
 from buildxpy.platforms.names import parse as parse_platform
 from buildxpy.settings.builder import NodeConfig, parse_node_flag
@@ -159,11 +162,11 @@ def pin(
     update: bool = False,
     check: bool = False,
     runner: Runner | None = None,
-) -> Pinned:
+) -> Outcome:
     """The Dockerfile's base images, by digest, in ``lock`` (``buildxpy.lock``): the bases it
-    lacks added (``update``: every pin read again). ``check=True`` writes nothing and raises
-    ``BuildxpyError`` naming every base that moved or is not pinned. ``builder``: the builder
-    whose registry settings apply (None: docker's own)."""
+    lacks added, every other pin kept (``update``: every base read again, unused ones dropped).
+    ``check=True`` writes nothing and raises ``BuildxpyError`` naming every base that moved or is
+    not pinned. ``builder``: the builder whose registry settings apply (None: docker's own)."""
     settings = from_values({"platforms": _platform_texts(platforms), "target": target,
                             "build_args": dict(build_args or {})})  # fmt: skip
     spec = BuildSpec(
@@ -171,12 +174,22 @@ def pin(
         dockerfile=None if file is None else str(file), target=settings.target,
         build_args=settings.build_args,
     )  # fmt: skip
-    refs = [ref for ref in base_refs(spec) if "@sha256:" not in ref]
+    refs = sorted(ref for ref in base_refs(spec) if "@" not in ref)
     runner = runner or Runner()
+    path = Path(lock)
+    pinned = read_lock(path) or {}
     if check:
-        pinning.check(runner, refs, Path(lock), builder)
-        return Pinned(Path(lock), read_lock(Path(lock)) or {})
-    return pinning.pin(runner, refs, Path(lock), builder, update=update)
+        findings = check_pins(pinned, read_each(runner, refs, builder), refs)
+        failed = [f.line() for f in findings if f.status != "holds"]
+        if failed:
+            raise BuildxpyError(f"pin --check: {'; '.join(failed)}")
+        return Outcome(dict(pinned))
+    asked = refs if update else [ref for ref in refs if ref not in pinned]
+    current = resolve_pins(runner, asked, builder)
+    outcome = update_pins(pinned, current) if update else add_missing(pinned, current)
+    if not runner.dry_run and (not path.exists() or outcome.pins != pinned):
+        write_lock(path, outcome.pins)
+    return outcome
 
 
 def verify(

@@ -25,6 +25,9 @@ def prepare_bases(
     (a base the lock does not pin)."""
     text = _dockerfile_text(spec)
     if text is None:
+        if spec.lock_file is not None and spec.lock_file.is_file():
+            log.get().warning("bases not pinned: buildxpy cannot read this build's Dockerfile, "
+                              "so buildxpy.lock does not apply", lock=str(spec.lock_file))  # fmt: skip
         return spec
     wanted = list(platforms or spec.platforms)
     pinned = _pinned(spec, text, wanted)
@@ -128,4 +131,4 @@ def base_refs(spec: BuildSpec) -> dict[str, tuple[Platform, ...]]:
     text = _dockerfile_text(spec)
     if text is None:
         raise ConfigError(f"no Dockerfile to read in {spec.context}")
-    return _plan(replace(spec, build_contexts={}), text, list(spec.platforms))
+    return _plan(spec, text, list(spec.platforms))

@@ -31,17 +31,25 @@ def network(bed: Bed) -> str | None:
 
 @pytest.fixture
 def pushed(project: Path, bed: Bed, unique: str) -> buildxpy.BuildResult:
-    return buildxpy.build(
-        project,
-        image=f"{bed.registry}/{unique}",
-        tags=["latest", "1.0"],
-        platforms=["linux/amd64", "linux/arm64"],
-        push=True,
-        output_dir=project / "dist",
-        builder="default",
-        build_args={"BASE": bed.base_image, "NONCE": unique},
-        network=network(bed),
-    )
+    def push() -> buildxpy.BuildResult:
+        return buildxpy.build(
+            project,
+            image=f"{bed.registry}/{unique}",
+            tags=["latest", "1.0"],
+            platforms=["linux/amd64", "linux/arm64"],
+            push=True,
+            output_dir=project / "dist",
+            builder="default",
+            build_args={"BASE": bed.base_image, "NONCE": unique},
+            network=network(bed),
+        )
+
+    try:
+        return push()
+    except buildxpy.CommandFailed:
+        # The bed's registry can answer 500 while BuildKit pushes two tags of one index at once
+        # (its filesystem driver rewrites a tag's link in place): setup, not what is tested.
+        return push()
 
 
 def test_build_pushes_both_platforms(pushed: buildxpy.BuildResult, bed: Bed) -> None:
