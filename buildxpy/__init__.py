@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, pin, routing_plan, setup_builder, verify
+    from buildxpy.api import (
+        build,
+        export,
+        pin,
+        rebuild_check,
+        routing_plan,
+        setup_builder,
+        verify,
+    )
     from buildxpy.builders.buildkitd_config import BuildkitdTable
     from buildxpy.builders.doctor import Check, DoctorReport, doctor
     from buildxpy.builders.manage import (
@@ -57,6 +65,8 @@ if TYPE_CHECKING:
     from buildxpy.manifests.spec import manifest_create_from_spec
     from buildxpy.pins.changes import Outcome as PinOutcome
     from buildxpy.platforms.names import Platform
+    from buildxpy.rebuilds.check import RebuildCheck
+    from buildxpy.rebuilds.comparison import LayerChange, PlatformCheck
     from buildxpy.settings.builder import BuilderConfig, NodeConfig
     from buildxpy.settings.model import Settings
     from buildxpy.settings.model import load as load_settings
@@ -67,7 +77,11 @@ if TYPE_CHECKING:
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "pin", "routing_plan", "setup_builder", "verify"),
+    "buildxpy.api": (
+        "build", "export", "pin", "rebuild_check", "routing_plan", "setup_builder", "verify",
+    ),
+    "buildxpy.rebuilds.check": ("RebuildCheck",),
+    "buildxpy.rebuilds.comparison": ("LayerChange", "PlatformCheck"),
     "buildxpy.pins.changes": ("PinOutcome:Outcome",),
     "buildxpy.builds.report": ("BuildReport", "PlatformReport"),
     "buildxpy.split.records": ("DigestRecord",),
@@ -126,6 +140,7 @@ __all__ = [
     "DoctorReport",
     "ExportResult",
     "ImageNotFound",
+    "LayerChange",
     "LoadResult",
     "LoginResult",
     "ManifestInfo",
@@ -138,10 +153,12 @@ __all__ = [
     "NotNative",
     "PinOutcome",
     "Platform",
+    "PlatformCheck",
     "PlatformManifest",
     "PlatformReport",
     "PlatformVerdict",
     "QemuResult",
+    "RebuildCheck",
     "RegistryError",
     "ReleaseResult",
     "Result",
@@ -170,6 +187,7 @@ __all__ = [
     "merge",
     "pin",
     "qemu_install",
+    "rebuild_check",
     "release",
     "remove_builder",
     "routing_plan",

@@ -8,10 +8,12 @@ the configuration is, and bad ones raise ``ConfigError`` before any docker call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from buildxpy.builders.buildkitd_config import BuildkitdTable
+from buildxpy.builders.fresh import fresh_builder
 from buildxpy.builders.manage import Builder, ensure_builder
 from buildxpy.builders.routing import RoutingPlan
 from buildxpy.builders.routing_facts import routing_plan as route_platforms
@@ -24,6 +26,7 @@ from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.exports.tarballs import ExportResult, export_images
+from buildxpy.manifests.registry import parse_reference
 from buildxpy.pins.changes import Outcome, add_missing
 from buildxpy.pins.changes import check as check_pins
 from buildxpy.pins.changes import update as update_pins
@@ -33,7 +36,9 @@ from buildxpy.pins.resolve import read_each
 from buildxpy.pins.resolve import resolve as resolve_pins
 from buildxpy.platforms.names import Platform
 from buildxpy.platforms.names import parse as parse_platform
-from buildxpy.settings.builder import NodeConfig, parse_node_flag
+from buildxpy.rebuilds.check import RebuildCheck
+from buildxpy.rebuilds.check import rebuild_check as check_rebuild
+from buildxpy.settings.builder import BuilderConfig, NodeConfig, parse_node_flag
 from buildxpy.settings.model import from_values
 from buildxpy.split.options import Require, index_annotations
 from buildxpy.verification.check import verify as verify_image
@@ -190,6 +195,36 @@ def pin(
     if not runner.dry_run and (not path.exists() or outcome.pins != pinned):
         write_lock(path, outcome.pins)
     return outcome
+
+
+def rebuild_check(
+    ref: str,
+    context: str | Path = ".",
+    *,
+    platforms: Sequence[PlatformLike] | None = None,
+    file: str | Path | None = None,
+    builder: BuilderConfig | Mapping[str, Any] | None = None,
+    lock: str | Path | None = None,
+    runner: Runner | None = None,
+    **inputs: Unpack[BuildInputs],
+) -> RebuildCheck:
+    """Build the commit behind ``ref`` (its ``org.opencontainers.image.revision``, else the
+    checkout) again on a fresh builder with no cache, and compare each platform's manifest
+    digest with the pushed one (``platforms``: only these). ``result.same`` says whether all
+    match; each differing platform names its config fields, layers and files. ``builder``
+    describes the fresh builder (driver, options, nodes, registry settings; default: a
+    docker-container builder); ``lock``: the ``buildxpy.lock`` the build pinned its bases with.
+    ``inputs`` as for ``build``: the inputs ``ref`` was built with."""
+    runner = runner or Runner()
+    config = builder if isinstance(builder, BuilderConfig) else BuilderConfig(**(builder or {}))
+    spec = _spec(context, image=parse_reference(ref).repository, tags=None, platforms=platforms,
+                 builder=config.name, file=file, output_dir="dist", **inputs)  # fmt: skip
+    if lock is not None:
+        spec = replace(spec, lock_file=Path(lock))
+    with fresh_builder(config, spec.platforms, runner) as name:
+        return check_rebuild(
+            ref, replace(spec, builder=name), runner, platforms=_platform_texts(platforms) or ()
+        )
 
 
 def verify(

@@ -128,6 +128,18 @@ def export_argv(
     return argv
 
 
+def oci_archive_argv(spec: BuildSpec, dest: Path, options: str) -> list[str]:
+    """Every platform of ``spec`` written as one OCI archive at ``dest``, its timestamps rewritten
+    (``options``: the exporter's media types and compression)."""
+    argv = _head(spec, ",".join(str(p) for p in spec.platforms))
+    argv += ["--output", "type=oci," + _csv_field(f"dest={dest}") + f",{options}" + REWRITE]
+    argv += image_options(spec)
+    if spec.progress:
+        argv += ["--progress", spec.progress]
+    argv.append(spec.context)
+    return argv
+
+
 def _head(spec: BuildSpec, platforms: str) -> list[str]:
     return ["buildx", "build", "--builder", spec.builder, "--platform", platforms]
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "qemu",
     "merge",
     "pin",
+    "rebuild_check",
 )
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -26,6 +26,7 @@ LAYERS = {
     "ci": 3,
     "preflight": 3,
     "pins": 3,
+    "rebuilds": 3,
     # Configuration is read beside the capabilities: its validation is theirs (platform names,
     # build inputs, buildkitd tables), and they are given what it read.
     "settings": 3,

@@ -1,0 +1,37 @@
+"""A builder made for one job and removed after it, state volume and all: a rebuild that must not
+see any earlier build's cache."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from buildxpy import log
+from buildxpy.builders.manage import ensure_builder, remove_builder
+from buildxpy.docker.runner import Runner
+from buildxpy.errors import BuildxpyError
+from buildxpy.platforms.names import Platform
+
+if TYPE_CHECKING:
+    from buildxpy.settings.builder import BuilderConfig
+
+
+@contextmanager
+def fresh_builder(
+    config: BuilderConfig, platforms: Sequence[Platform], runner: Runner
+) -> Iterator[str]:
+    """A new builder like ``config`` (its driver options, nodes and registry settings), named
+    after it; the docker driver's builder would share the engine's cache, so it becomes a
+    docker-container builder."""
+    name = f"{config.name}-fresh-{secrets.token_hex(3)}"
+    driver = "docker-container" if config.driver == "docker" else config.driver
+    ensure_builder(config.model_copy(update={"name": name, "driver": driver}), platforms, runner)
+    try:
+        yield name
+    finally:
+        try:
+            remove_builder(name, runner)
+        except BuildxpyError as exc:
+            log.get().warning("could not remove the fresh builder", builder=name, error=str(exc))
