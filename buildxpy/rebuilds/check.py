@@ -105,10 +105,18 @@ def _rebuild_spec(
         no_cache=True, cache_from=(), cache_to=(), cache="off", default_cache=None,
         provenance="false", sbom=None, attests=(),
         labels={**spec.labels, **labels},
-        annotations=tuple(
-            f"manifest[{image.platform}]:{key}={value}"
-            for image in images
-            for key, value in image.annotations.items()
-        ),
+        annotations=_annotations(images),
         tags_from=None, oci_metadata=False, reproducible=False, source_date_epoch=epoch,
     )  # fmt: skip
+
+
+def _annotations(images: Sequence[PushedImage]) -> tuple[str, ...]:
+    """The pushed manifests' annotations, each platform's own; BuildKit applies a platform's
+    (``manifest[PLATFORM]:``) only in a multi-platform build, so one platform takes them plain."""
+    if len(images) == 1:
+        return tuple(f"manifest:{key}={value}" for key, value in images[0].annotations.items())
+    return tuple(
+        f"manifest[{image.platform}]:{key}={value}"
+        for image in images
+        for key, value in image.annotations.items()
+    )

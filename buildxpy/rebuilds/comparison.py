@@ -32,6 +32,8 @@ class PlatformCheck:
     pushed: str
     # None when the rebuild made no image for this platform.
     rebuilt: str | None
+    # The dotted names of the manifest's and the config's fields that differ.
+    manifest: tuple[str, ...] = ()
     config: tuple[str, ...] = ()
     layers: tuple[LayerChange, ...] = field(default=())
 
@@ -53,6 +55,7 @@ def compare(
         image.platform,
         image.digest,
         digest,
+        manifest=manifest_differences(image.manifest, manifest),
         config=config_differences(image.config, config),
         layers=_layer_changes(runner, image, layers, rebuilt, builder, workdir),
     )
@@ -103,9 +106,23 @@ def _files(archive: OciArchive, digest: str | None) -> dict[str, Any]:
 _EMPTY: tuple[object, ...] = (None, "", [], {})
 
 
+def manifest_differences(pushed: dict[str, Any], rebuilt: dict[str, Any]) -> tuple[str, ...]:
+    """What differs in the manifests beside the config and the layers (named on their own): the
+    media type, the annotations."""
+    outside = ("config", "layers")
+    return _differences(
+        {k: v for k, v in pushed.items() if k not in outside},
+        {k: v for k, v in rebuilt.items() if k not in outside},
+    )
+
+
 def config_differences(pushed: dict[str, Any], rebuilt: dict[str, Any]) -> tuple[str, ...]:
     """The dotted names of the config fields that differ (``created``, ``config.Env``,
     ``config.Labels.KEY``, ``history``, ``rootfs.diff_ids``…)."""
+    return _differences(pushed, rebuilt)
+
+
+def _differences(pushed: dict[str, Any], rebuilt: dict[str, Any]) -> tuple[str, ...]:
     left, right = _flat(pushed), _flat(rebuilt)
     return tuple(
         key
@@ -119,8 +136,11 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        # Labels are one field each: the one that moved is named; the other tables stay whole.
-        if isinstance(value, dict) and (name in ("config", "rootfs") or name.endswith("Labels")):
+        # Labels and annotations are one field each: the one that moved is named; the other
+        # tables stay whole.
+        if isinstance(value, dict) and (
+            name in ("config", "rootfs", "annotations") or name.endswith("Labels")
+        ):
             out.update(_flat(value, name + "."))
         else:
             out[name] = value

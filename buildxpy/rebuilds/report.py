@@ -22,6 +22,8 @@ def lines(result: RebuildCheck) -> list[str]:
         rebuilt = check.rebuilt or "nothing (the rebuild made no image for it)"
         out.append(f"{check.platform.ljust(width)}  differs  pushed {check.pushed}, "
                    f"rebuilt {rebuilt}")  # fmt: skip
+        if check.manifest:
+            out.append(f"    manifest: {', '.join(check.manifest)}")
         if check.config:
             out.append(f"    config: {', '.join(check.config)}")
         out += [f"    {line}" for layer in check.layers for line in _layer_lines(layer)]
@@ -80,6 +82,7 @@ def _platform_json(check: PlatformCheck) -> dict[str, Any]:
         "same": check.same,
         "pushed": check.pushed,
         "rebuilt": check.rebuilt,
+        "manifest": list(check.manifest),
         "config": list(check.config),
         "layers": [
             {

@@ -18,7 +18,12 @@ from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms.names import parse
 from buildxpy.rebuilds import report
 from buildxpy.rebuilds.check import RebuildCheck, rebuild_check
-from buildxpy.rebuilds.comparison import LayerChange, PlatformCheck, config_differences
+from buildxpy.rebuilds.comparison import (
+    LayerChange,
+    PlatformCheck,
+    config_differences,
+    manifest_differences,
+)
 from buildxpy.rebuilds.layer_files import FileChange, differences, listing
 from buildxpy.rebuilds.oci_archive import OciArchive
 from buildxpy.rebuilds.pushed import PushedImage, created_epoch, output_options
@@ -181,6 +186,9 @@ def test_only_the_platforms_asked_for_are_rebuilt(checkout: Path) -> None:
     builds_into_archives(fake, pushed, pushed)
     result = rebuild_check(REF, spec(checkout), fake, platforms=["linux/arm64"], environ={})
     assert [c.platform for c in result.platforms] == ["linux/arm64"]
+    # BuildKit applies a platform's annotations only in a multi-platform build.
+    (build,) = fake.find("buildx", "build")
+    assert "manifest:org.opencontainers.image.version=1.0" in build.args
     with pytest.raises(BuildxpyError, match=r"has no linux/s390x \(it has linux/amd64, "):
         rebuild_check(REF, spec(checkout), fake, platforms=["linux/s390x"], environ={})
 
@@ -266,6 +274,12 @@ def test_the_archive_is_written_as_the_pushed_manifests_were() -> None:
     )
     assert created_epoch(pushed) == "1700000000"
     assert created_epoch(PushedImage("linux/amd64", REF, "d", {}, {"created": "soon"})) is None
+
+
+def test_manifest_differences_name_annotations_and_media_types() -> None:
+    pushed = {"mediaType": "a", "config": {"digest": "1"}, "annotations": {"x": "1", "y": "1"}}
+    rebuilt = {"mediaType": "b", "config": {"digest": "2"}, "annotations": {"x": "1"}}
+    assert manifest_differences(pushed, rebuilt) == ("annotations.y", "mediaType")
 
 
 def test_config_differences_are_named_by_field() -> None:
