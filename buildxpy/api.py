@@ -101,6 +101,7 @@ def build(
     by_digest: bool = False,
     split: bool = False,
     require: Require | Sequence[str] = "all",
+    lock: str | Path | None = None,
     **inputs: Unpack[BuildInputs],
 ) -> NativeBuildResult:
     """One ``docker buildx build`` for every platform; pushed only when ``push=True``, and what
@@ -112,7 +113,8 @@ def build(
     emulation-cost report. ``require_native`` refuses emulated platforms before building;
     ``by_digest`` pushes the one platform untagged and records its digest; ``split`` does that
     for every platform at once, then merges them into one index (``require``: what it needs;
-    the index gets the ``index:`` and bare ``annotations``).
+    the index gets the ``index:`` and bare ``annotations``). ``lock``: a ``buildxpy.lock`` whose
+    pinned bases the build takes as named contexts (``buildxpy.pin`` writes it).
 
     ``tags`` default to ``latest`` (none with ``tags_from="git"``). ``inputs`` takes the keys of
     ``BuildInputs``: buildx's build inputs, tags and OCI metadata from git and the cache, as the
@@ -123,7 +125,7 @@ def build(
     """
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
-        push=push, verify=verify, load=load, output_dir=output_dir, **inputs,
+        push=push, verify=verify, load=load, output_dir=output_dir, lock=lock, **inputs,
     )  # fmt: skip
     options = NativeOptions(
         require_native=require_native, report=report, by_digest=by_digest, split=split,
@@ -144,13 +146,14 @@ def export(
     output_dir: str | Path = "dist",
     load: bool = False,
     runner: Runner | None = None,
+    lock: str | Path | None = None,
     **inputs: Unpack[BuildInputs],
 ) -> list[ExportResult]:
     """One ``type=docker`` tarball per platform in ``output_dir``; ``load=True`` loads and checks
-    each. ``inputs`` as for ``build``."""
+    each. ``lock`` and ``inputs`` as for ``build``."""
     spec = _spec(
         context, image=image, tags=tags, platforms=platforms, builder=builder, file=file,
-        output_dir=output_dir, **inputs,
+        output_dir=output_dir, lock=lock, **inputs,
     )  # fmt: skip
     return export_images(spec, runner=runner, load=load)
 
@@ -218,9 +221,7 @@ def rebuild_check(
     runner = runner or Runner()
     config = builder if isinstance(builder, BuilderConfig) else BuilderConfig(**(builder or {}))
     spec = _spec(context, image=parse_reference(ref).repository, tags=None, platforms=platforms,
-                 builder=config.name, file=file, output_dir="dist", **inputs)  # fmt: skip
-    if lock is not None:
-        spec = replace(spec, lock_file=Path(lock))
+                 builder=config.name, file=file, output_dir="dist", lock=lock, **inputs)  # fmt: skip
     with fresh_builder(config, spec.platforms, runner) as name:
         return check_rebuild(
             ref, replace(spec, builder=name), runner, platforms=_platform_texts(platforms) or ()
@@ -303,6 +304,7 @@ def _spec(context: str | Path, **options: Any) -> BuildSpec:
         raise ConfigError("no image given: pass image='registry/name' (or set it in a Settings)")
     file = options.pop("file")
     platforms = options.pop("platforms")
+    lock = options.pop("lock", None)
     settings = from_values(
         {
             **options,
@@ -316,7 +318,8 @@ def _spec(context: str | Path, **options: Any) -> BuildSpec:
             "output_dir": Path(options["output_dir"]),
         }
     )
-    return spec_from_settings(settings)
+    spec = spec_from_settings(settings)
+    return spec if lock is None else replace(spec, lock_file=Path(lock))
 
 
 def _platform_texts(platforms: Sequence[PlatformLike] | PlatformLike | None) -> list[str] | None:

@@ -96,6 +96,29 @@ def test_build_takes_the_pipeline_keywords(
     assert "--cache-from" not in printed
 
 
+def test_build_and_export_take_the_bases_a_lock_pins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from buildxpy.pins.lockfile import Pin, write_lock
+    from tests.fakes import FakeRunner
+
+    digest = "sha256:" + "a" * 64
+    (tmp_path / "Dockerfile").write_text("FROM reg.example/base:1\n")
+    lock = tmp_path / "pins.lock"
+    write_lock(lock, {"reg.example/base:1": Pin(digest, {"linux/amd64": digest})})
+    pinned = f"--build-context reg.example/base:1=docker-image://reg.example/base@{digest}"
+    buildxpy.build(tmp_path, image="reg.example/app", platforms=["linux/amd64"], lock=lock,
+                   output_dir=tmp_path / "dist", runner=FakeRunner(dry_run=True))  # fmt: skip
+    assert pinned in capsys.readouterr().out
+    buildxpy.export(tmp_path, image="reg.example/app", platforms=["linux/amd64"], lock=lock,
+                    output_dir=tmp_path / "dist", runner=FakeRunner(dry_run=True))  # fmt: skip
+    assert pinned in capsys.readouterr().out
+    # Without it, the Python API floats, as it reads no configuration.
+    buildxpy.build(tmp_path, image="reg.example/app", platforms=["linux/amd64"],
+                   output_dir=tmp_path / "dist", runner=FakeRunner(dry_run=True))  # fmt: skip
+    assert "--build-context" not in capsys.readouterr().out
+
+
 def test_setup_builder_takes_a_buildkitd_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
