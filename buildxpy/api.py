@@ -219,7 +219,11 @@ def rebuild_check(
     docker-container builder); ``lock``: the ``buildxpy.lock`` the build pinned its bases with.
     ``inputs`` as for ``build``: the inputs ``ref`` was built with."""
     runner = runner or Runner()
-    config = builder if isinstance(builder, BuilderConfig) else BuilderConfig(**(builder or {}))
+    config = (
+        builder
+        if isinstance(builder, BuilderConfig)
+        else from_values({"builder": dict(builder or {})}).builder
+    )
     spec = _spec(context, image=parse_reference(ref).repository, tags=None, platforms=platforms,
                  builder=config.name, file=file, output_dir="dist", lock=lock, **inputs)  # fmt: skip
     with fresh_builder(config, spec.platforms, runner) as name:

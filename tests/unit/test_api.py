@@ -119,6 +119,15 @@ def test_build_and_export_take_the_bases_a_lock_pins(
     assert "--build-context" not in capsys.readouterr().out
 
 
+def test_rebuild_check_refuses_a_bad_builder_before_docker() -> None:
+    from tests.fakes import FakeRunner
+
+    runner = FakeRunner()
+    with pytest.raises(buildxpy.ConfigError, match=r"builder\.driver"):
+        buildxpy.rebuild_check("reg.example/app:1", builder={"driver": "podman"}, runner=runner)
+    assert runner.calls == []
+
+
 def test_setup_builder_takes_a_buildkitd_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
