@@ -5,16 +5,21 @@ in one line when one lacks a target platform."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildxpy import log
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.platforms.names import Platform, host_platform, parse
+
+if TYPE_CHECKING:
+    from buildxpy.preflight.dockerfile import Dockerfile
 
 
 def prepare_bases(
@@ -81,7 +86,7 @@ def _plan(spec: BuildSpec, text: str, wanted: list[Platform]) -> dict[str, tuple
     from buildxpy.preflight.plan import plan_bases
 
     plan = plan_bases(
-        text, platforms=wanted, build_platform=host_platform(), target=spec.target,
+        _parsed(text), platforms=wanted, build_platform=host_platform(), target=spec.target,
         build_args=_build_args(spec), build_contexts=spec.build_contexts,
     )  # fmt: skip
     return {base.ref: base.platforms for base in plan.bases}
@@ -94,10 +99,18 @@ def _preflight(
     from buildxpy.preflight import preflight
 
     preflight(
-        runner, dockerfile_text=text, platforms=wanted, target=spec.target,
+        runner, dockerfile_text=_parsed(text), platforms=wanted, target=spec.target,
         build_args=_build_args(spec), build_contexts={**spec.build_contexts, **pinned},
         builder=spec.builder,
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str) -> Dockerfile:
+    """One parse a build, shared by its pins and its preflight."""
+    from buildxpy.preflight.dockerfile import parse_dockerfile
+
+    return parse_dockerfile(text)
 
 
 def _build_args(spec: BuildSpec) -> dict[str, str | None]:

@@ -18,6 +18,7 @@ from buildxpy.errors import BuildxpyError, ConfigError
 from buildxpy.manifests.registry import parse_reference
 from buildxpy.platforms.names import Platform, host_platform, parse
 from buildxpy.preflight.bases import Served, Unread, read_bases
+from buildxpy.preflight.dockerfile import Dockerfile
 from buildxpy.preflight.matching import serves
 from buildxpy.preflight.plan import Base, Unresolved, plan_bases
 from buildxpy.preflight.remembered import covers, recall, remember, store
@@ -73,7 +74,7 @@ class PreflightFailed(BuildxpyError):
 def preflight(
     runner: Runner,
     *,
-    dockerfile_text: str,
+    dockerfile_text: str | Dockerfile,
     platforms: Sequence[Platform | str],
     target: str | None = None,
     build_args: Mapping[str, str | None] | None = None,
@@ -85,7 +86,7 @@ def preflight(
     for, before the build. ``platforms``: the build's target platforms (none: the build
     platform's); ``build_platform``: where the builder runs (default: this machine), what
     ``FROM --platform=$BUILDPLATFORM`` pulls for; ``builder``: the builder whose registry
-    settings apply.
+    settings apply. ``dockerfile_text`` may be the Dockerfile already parsed.
 
     Raises ``PreflightFailed`` naming each base that lacks a platform or is not found; returns
     the report otherwise, bases the registry could not describe and bases that could not be

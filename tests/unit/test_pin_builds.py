@@ -50,6 +50,23 @@ def test_each_pinned_base_becomes_a_named_context(fake: FakeRunner, context: Pat
     assert fake.calls == []
 
 
+def test_pins_and_preflight_share_one_parse_of_the_dockerfile(
+    fake: FakeRunner, context: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from buildxpy.builds import bases
+    from buildxpy.preflight import dockerfile
+
+    parses: list[str] = []
+    real = dockerfile.parse_dockerfile
+    monkeypatch.setattr(
+        dockerfile, "parse_dockerfile", lambda text: parses.append(text) or real(text)
+    )
+    bases._parsed.cache_clear()
+    write_lock(context / "buildxpy.lock", {APP: Pin(A, BOTH), TOOLS: Pin(B, BOTH)})
+    prepare_bases(spec(context, reproducible=True), fake)
+    assert len(parses) == 1
+
+
 def test_the_pinned_base_follows_the_build_arguments(fake: FakeRunner, context: Path) -> None:
     other = "reg.example/other-tools:3"
     write_lock(context / "buildxpy.lock", {APP: Pin(A, BOTH), other: Pin(B, BOTH)})
