@@ -58,9 +58,12 @@ def test_pins_and_preflight_share_one_parse_of_the_dockerfile(
 
     parses: list[str] = []
     real = dockerfile.parse_dockerfile
-    monkeypatch.setattr(
-        dockerfile, "parse_dockerfile", lambda text: parses.append(text) or real(text)
-    )
+
+    def counted(text: str) -> dockerfile.Dockerfile:
+        parses.append(text)
+        return real(text)
+
+    monkeypatch.setattr(dockerfile, "parse_dockerfile", counted)
     bases._parsed.cache_clear()
     write_lock(context / "buildxpy.lock", {APP: Pin(A, BOTH), TOOLS: Pin(B, BOTH)})
     prepare_bases(spec(context, reproducible=True), fake)
