@@ -101,10 +101,8 @@ def build_image(
         )
     else:
         log.get().info("built", digest=digest, tags=list(spec.tags), pushed=spec.push)
-    result = _result(spec, digest=digest, pushed=spec.push, metadata_file=str(final))
-    if spec.push and spec.verify and digest is not None:
-        result = _verify(runner, spec, result, digest)
-    return result
+    return verify_built(runner, spec, _result(spec, digest=digest, pushed=spec.push,
+                                              metadata_file=str(final)))  # fmt: skip
 
 
 def _result(
@@ -130,8 +128,12 @@ def prepare_models() -> None:
     docker_json.BuildMetadata.model_rebuild()
 
 
-def _verify(runner: Runner, spec: BuildSpec, result: BuildResult, digest: str) -> BuildResult:
-    """Check the image the build pushed, by digest: exactly what this build made."""
+def verify_built(runner: Runner, spec: BuildSpec, result: BuildResult) -> BuildResult:
+    """Check the image the build pushed, by digest: exactly what this build made (when it pushed
+    one and ``spec.verify``)."""
+    digest = result.digest
+    if not (spec.push and spec.verify and result.pushed) or digest is None:
+        return result
     from buildxpy.manifests.lists import VerifyOptions, check_pushed
     from buildxpy.manifests.registry import parse_reference
 

@@ -615,3 +615,39 @@ print(json.dumps([before, dumped["records"], dumped["merge"], dumped["verificati
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout) == [[], [], None, None]
+
+
+def test_the_build_time_stops_with_the_build_not_after_its_verification(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wall_s`` is the build's: the check of what it pushed runs after the clock stopped."""
+    import types
+
+    import buildxpy
+    from buildxpy.builds import reporting
+    from buildxpy.manifests import lists
+
+    now = [0.0]
+    monkeypatch.setattr(reporting, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+
+    def buildx(call: Call) -> Completed:
+        now[0] += 2.0
+        shutil.copy(
+            DATA / "metadata-multi-push.json", call.args[call.args.index("--metadata-file") + 1]
+        )
+        return Completed(0)
+
+    def check_pushed(*args: object) -> None:
+        now[0] += 100.0
+
+    monkeypatch.setattr(lists, "check_pushed", check_pushed)
+    fake = FakeRunner().on("--context", "default", "info", stdout=AMD64_INFO)
+    fake.on("buildx", "build", answer=buildx)
+    result = buildxpy.build(
+        project, image=IMAGE, builder="default", platforms=["linux/amd64", "linux/arm64"],
+        push=True, verify=True, report=True, cache="off", oci_metadata=False, preflight=False,
+        runner=fake,
+    )  # fmt: skip
+    assert now[0] == 102.0  # verified
+    assert result.report is not None
+    assert result.report.wall_s == 2.0
