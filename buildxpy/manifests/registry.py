@@ -196,11 +196,15 @@ def parse_raw(ref: str, raw: str) -> Fetched:
     return Fetched(ref, digest, media_type, len(data), index)
 
 
+def image_config(runner: Runner, ref: str, builder: str | None = None) -> ImageConfig:
+    """The config of the image ``ref`` names: where a lone image says its platform."""
+    result = _read(runner, ref, image_config_argv(ref, builder))
+    return load_json(ImageConfig, result.stdout, what=f"the image config of {ref}")
+
+
 def image_platform(runner: Runner, ref: str, builder: str | None = None) -> str:
     """The platform a single-platform image's config declares."""
-    result = _read(runner, ref, image_config_argv(ref, builder))
-    config = load_json(ImageConfig, result.stdout, what=f"the image config of {ref}")
-    return normalized(config.platform_text)
+    return normalized(image_config(runner, ref, builder).platform_text)
 
 
 def normalized(text: str) -> str:

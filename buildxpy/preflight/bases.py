@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from buildxpy.docker.models import ImageConfig, load_json
-from buildxpy.docker.runner import Result, Runner
-from buildxpy.errors import BuildxpyError, CommandFailed, ImageNotFound
-from buildxpy.manifests.registry import image_config_argv, inspect_argv, parse_raw, registry_failure
+from buildxpy.docker.runner import Runner
+from buildxpy.errors import BuildxpyError, ImageNotFound
+from buildxpy.manifests.registry import fetch, image_config, parse_reference
 from buildxpy.platforms.names import Platform
 from buildxpy.preflight.matching import normalized
 
@@ -65,7 +64,7 @@ def read_base(runner: Runner, ref: str, builder: str | None = None) -> Served | 
 
 def served(runner: Runner, ref: str, builder: str | None = None) -> Served:
     """The platforms under ``ref``; raises ``ImageNotFound`` when the registry has no such image."""
-    fetched = parse_raw(ref, _read(runner, ref, inspect_argv(ref, builder)).stdout)
+    fetched = fetch(runner, ref, builder)
     if fetched.index is not None:
         platforms = tuple(
             normalized(entry.platform.os, entry.platform.architecture, entry.platform.variant)
@@ -74,17 +73,9 @@ def served(runner: Runner, ref: str, builder: str | None = None) -> Served:
             if entry.platform is not None
         )
         return Served(ref, platforms, is_index=True)
-    # A lone image says its platform in its config, not in its manifest.
-    result = _read(runner, ref, image_config_argv(ref, builder))
-    config = load_json(ImageConfig, result.stdout, what=f"the image config of {ref}")
+    # A lone image says its platform in its config, not in its manifest: the config of the image
+    # just read, not of the tag, which may have moved since.
+    at = str(parse_reference(ref, what="base image").at(fetched.digest))
+    config = image_config(runner, at, builder)
     platform = normalized(config.os, config.architecture, config.variant)
     return Served(ref, (platform,), is_index=False)
-
-
-def _read(runner: Runner, ref: str, argv: list[str]) -> Result:
-    try:
-        # No timeout: with one, the runner's sh returns before it has read all of the child's
-        # output, and a manifest without its last bytes is no JSON.
-        return runner.run(*argv)
-    except CommandFailed as exc:
-        raise registry_failure(ref, exc) from None

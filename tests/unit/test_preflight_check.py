@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -40,7 +41,14 @@ UNAUTHORIZED = (
 def serve(fake: FakeRunner, ref: str, raw: str, config: str | None = None) -> None:
     fake.on("buildx", "imagetools", "inspect", ref, "--raw", stdout=raw)
     if config is not None:
-        fake.on("buildx", "imagetools", "inspect", ref, *CONFIG_FORMAT, stdout=config)
+        # Asked of the image just read, by digest: the tag may have moved since.
+        fake.on(
+            "buildx", "imagetools", "inspect", by_digest(ref, raw), *CONFIG_FORMAT, stdout=config
+        )
+
+
+def by_digest(ref: str, raw: str) -> str:
+    return f"{ref.rsplit(':', 1)[0]}@sha256:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
 def refused(fake: FakeRunner, dockerfile: str, *platforms: str) -> str:
@@ -90,7 +98,8 @@ def test_a_lone_image_is_checked_by_its_config(fake: FakeRunner) -> None:
     report = preflight(fake, dockerfile_text=f"FROM {BASE}\n", platforms=["linux/amd64"])
     assert report.ok
     assert not report.bases[0].served[0].variant
-    assert len(fake.find("buildx", "imagetools", "inspect", BASE, *CONFIG_FORMAT)) == 1
+    at = by_digest(BASE, RECORDED_MANIFEST)
+    assert len(fake.find("buildx", "imagetools", "inspect", at, *CONFIG_FORMAT)) == 1
     message = refused(fake, f"FROM {BASE}\n", "linux/amd64", "linux/arm64")
     assert message.startswith(f"preflight: {BASE} has no linux/arm64 (")
 
