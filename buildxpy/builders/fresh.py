@@ -25,9 +25,14 @@ def fresh_builder(
     """A new builder like ``config`` (its driver options, nodes and registry settings), named
     after it; the docker driver's builder would share the engine's cache, so it becomes a
     docker-container builder."""
-    name = f"{config.name}-fresh-{secrets.token_hex(3)}"
+    suffix = secrets.token_hex(3)
+    name = f"{config.name}-fresh-{suffix}"
     driver = "docker-container" if config.driver == "docker" else config.driver
-    ensure_builder(config.model_copy(update={"name": name, "driver": driver}), platforms, runner)
+    # Its nodes get names of their own: a node's name is its container's (buildx_buildkit_NAME)
+    # and its docker context's, which the configured builder's nodes already hold.
+    nodes = [node.model_copy(update={"name": f"{node.name}-{suffix}"}) for node in config.nodes]
+    fresh = config.model_copy(update={"name": name, "driver": driver, "nodes": nodes})
+    ensure_builder(fresh, platforms, runner)
     try:
         yield name
     finally:

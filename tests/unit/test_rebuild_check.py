@@ -326,3 +326,29 @@ def test_a_difference_in_file_times_alone_says_where_it_comes_from() -> None:
     assert report.TIMES_ONLY not in "\n".join(
         report.lines(RebuildCheck(REF, None, "1", (content,)))
     )
+
+
+def test_a_fresh_builder_shares_no_node_container_or_context_with_the_configured_one(
+    tmp_path: Path,
+) -> None:
+    from buildxpy.builders.fresh import fresh_builder
+    from buildxpy.settings.model import load
+
+    settings = load({"builder": {"name": "multi", "driver": "docker", "nodes": [
+        {"name": "amd", "endpoint": "unix:///run/amd.sock", "platforms": ["linux/amd64"]},
+        {"name": "arm", "endpoint": "ssh://ci@arm-box", "platforms": ["linux/arm64"]},
+    ]}}, cwd=tmp_path)  # fmt: skip
+    fake = FakeRunner()
+    builders_made_appear_in_ls(fake)
+    with fresh_builder(settings.builder, settings.builder_platforms, fake) as name:
+        assert name.startswith("multi-fresh-")
+    suffix = name.rpartition("-")[2]
+    made = [" ".join(c.args) for c in fake.calls if c.args[:2] in (["buildx", "create"],
+                                                                   ["context", "create"])]  # fmt: skip
+    assert made[0].startswith(f"context create amd-{suffix} --docker host=unix:///run/amd.sock")
+    assert f"--name {name} --driver docker-container" in made[2]
+    assert f"--node amd-{suffix} amd-{suffix}" in made[2]
+    assert f"--node arm-{suffix} arm-{suffix}" in made[3]
+    assert fake.find("buildx", "rm", name)
+    assert fake.find("context", "rm", f"amd-{suffix}")
+    assert fake.find("context", "rm", f"arm-{suffix}")
