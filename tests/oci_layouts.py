@@ -114,3 +114,18 @@ def write_archive(path: Path, images: list[Image]) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+
+
+def write_lone_image(path: Path, image: Image) -> None:
+    """One image, its index.json entry naming no platform: the config says it."""
+    blobs = {digest_of(b): b for b in (*image.layers, image.config_bytes(), image.manifest_bytes())}
+    entry = {key: value for key, value in image.descriptor().items() if key != "platform"}
+    top = json.dumps({"schemaVersion": 2, "manifests": [entry]}).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in [
+            ("index.json", top),
+            *((f"blobs/sha256/{d.partition(':')[2]}", b) for d, b in blobs.items()),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))

@@ -3,6 +3,7 @@ timestamps on the given fresh builder, and compare each platform."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -13,9 +14,10 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.builds.argv import oci_archive_argv
 from buildxpy.builds.bases import prepare_bases
+from buildxpy.builds.concurrent import boot_first, run_each
 from buildxpy.builds.spec import BuildSpec, check_inputs
 from buildxpy.ci.git_facts import commit_epoch
-from buildxpy.docker.runner import Runner
+from buildxpy.docker.runner import Runner, output_prefix
 from buildxpy.errors import ConfigError
 from buildxpy.platforms.names import parse
 from buildxpy.rebuilds.comparison import PlatformCheck, compare
@@ -62,17 +64,48 @@ def rebuild_check(
         rebuild = prepare_bases(_rebuild_spec(spec, images, source, epoch), runner)
         workdir = Path(tempfile.mkdtemp(prefix="buildxpy-rebuild-"))
         try:
-            archive = workdir / "rebuilt.tar"
             log.get().info("rebuilding", ref=ref, revision=source.revision,
                            source_date_epoch=epoch, builder=spec.builder)  # fmt: skip
-            runner.stream(*oci_archive_argv(rebuild, archive, output_options(first)))
+            archives = _rebuild(runner, rebuild, images, workdir)
             if runner.dry_run:
                 return RebuildCheck(ref, source.revision, epoch, ())
-            with OciArchive(archive) as rebuilt:
-                checks = tuple(compare(runner, i, rebuilt, spec.builder, workdir) for i in images)
+            checks = tuple(
+                _compare(runner, image, archives[image.platform], spec.builder, workdir)
+                for image in images
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return RebuildCheck(ref, source.revision, epoch, checks)
+
+
+def _rebuild(
+    runner: Runner, spec: BuildSpec, images: Sequence[PushedImage], workdir: Path
+) -> dict[str, Path]:
+    """One OCI archive a platform, all built at once: buildx writes no multi-platform OCI archive
+    from a multi-node builder, and one platform at a time goes to its own node."""
+    archives = {image.platform: workdir / f"rebuilt-{n}.tar" for n, image in enumerate(images)}
+    several = len(images) > 1
+
+    def job(image: PushedImage) -> None:
+        one = replace(spec, platforms=(parse(image.platform),), annotations=_annotations(image),
+                      labels={**spec.labels, **_oci_labels(image)})  # fmt: skip
+        with output_prefix(f"[{image.platform}] " if several else None):
+            runner.stream(*oci_archive_argv(one, archives[image.platform], output_options(image)))
+
+    boot_first(runner, spec.builder, len(images))
+    outcomes = run_each(runner, {image.platform: functools.partial(job, image) for image in images})
+    for platform, outcome in outcomes.items():
+        if isinstance(outcome, BaseException):
+            log.get().error("the rebuild failed", platform=platform)
+            raise outcome
+    return archives
+
+
+def _compare(
+    runner: Runner, image: PushedImage, archive: Path, builder: str, workdir: Path
+) -> PlatformCheck:
+    with OciArchive(archive) as rebuilt:
+        return compare(runner, image, rebuilt, builder, workdir)
 
 
 def _epoch(image: PushedImage, source: Source, environ: Mapping[str, str]) -> str:
@@ -88,13 +121,11 @@ def _epoch(image: PushedImage, source: Source, environ: Mapping[str, str]) -> st
 def _rebuild_spec(
     spec: BuildSpec, images: Sequence[PushedImage], source: Source, epoch: str
 ) -> BuildSpec:
-    """The build's inputs, in the commit's tree, with what the pushed image carries and no
-    source can say: its OCI labels and its manifests' annotations. No cache, no attestation
-    (they are not part of an image's manifest), nothing pushed or loaded."""
+    """The build's inputs, in the commit's tree, for every platform of ``images``. No cache, no
+    attestation (they are not part of an image's manifest), nothing pushed or loaded."""
     dockerfile = spec.dockerfile
     if dockerfile and dockerfile != "-":
         dockerfile = str(source.path(Path(dockerfile)))
-    labels = {k: v for k, v in images[0].labels.items() if k.startswith(OCI_LABELS)}
     return replace(
         spec,
         context=str(source.path(Path(spec.context))),
@@ -104,19 +135,15 @@ def _rebuild_spec(
         tags=(), push=False, load=False, verify=False, call=None,
         no_cache=True, cache_from=(), cache_to=(), cache="off", default_cache=None,
         provenance="false", sbom=None, attests=(),
-        labels={**spec.labels, **labels},
-        annotations=_annotations(images),
         tags_from=None, oci_metadata=False, reproducible=False, source_date_epoch=epoch,
     )  # fmt: skip
 
 
-def _annotations(images: Sequence[PushedImage]) -> tuple[str, ...]:
-    """The pushed manifests' annotations, each platform's own; BuildKit applies a platform's
-    (``manifest[PLATFORM]:``) only in a multi-platform build, so one platform takes them plain."""
-    if len(images) == 1:
-        return tuple(f"manifest:{key}={value}" for key, value in images[0].annotations.items())
-    return tuple(
-        f"manifest[{image.platform}]:{key}={value}"
-        for image in images
-        for key, value in image.annotations.items()
-    )
+def _oci_labels(image: PushedImage) -> dict[str, str]:
+    """What the pushed image carries and no source can say (the version its tag gave it)."""
+    return {key: value for key, value in image.labels.items() if key.startswith(OCI_LABELS)}
+
+
+def _annotations(image: PushedImage) -> tuple[str, ...]:
+    """The pushed manifest's annotations, for a build of its platform alone."""
+    return tuple(f"manifest:{key}={value}" for key, value in image.annotations.items())

@@ -47,7 +47,8 @@ class OciArchive:
             if entry.get("mediaType") in INDEX_TYPES:
                 self._collect(self.json_blob(entry["digest"]), found)
                 continue
-            platform = entry.get("platform") or {}
+            # A lone image's entry may leave its platform to its config.
+            platform = entry.get("platform") or self._config_platform(entry["digest"])
             if platform.get("os") in (None, "unknown"):
                 continue
             text = "/".join(
@@ -55,6 +56,11 @@ class OciArchive:
                 if p
             )  # fmt: skip
             found[str(parse(text))] = entry["digest"]
+
+    def _config_platform(self, digest: str) -> dict[str, Any]:
+        manifest = self.json_blob(digest)
+        config = manifest.get("config") or {}
+        return self.json_blob(str(config["digest"])) if "digest" in config else {}
 
     def json_blob(self, digest: str) -> dict[str, Any]:
         return self._json(blob_path(digest))

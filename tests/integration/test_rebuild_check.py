@@ -132,3 +132,42 @@ def test_through_the_python_api(
     assert result.same
     assert [check.platform for check in result.platforms] == ["linux/arm64"]
     assert result.revision == git(project, "rev-parse", "HEAD")
+
+
+def test_on_a_builder_of_two_daemons(
+    bed: Bed, cli: type[CliRunnerProxy], project: Path, unique: str
+) -> None:
+    """A multi-node builder, one node a daemon: buildx writes no multi-platform OCI archive from
+    it, so each platform is rebuilt on its own, on a fresh builder of fresh nodes."""
+    name = f"{unique}mn"
+    (project / "buildxpy.toml").write_text(f"""\
+[builder]
+name = "{name}"
+driver_opts = {{network = "host"}}
+[[builder.nodes]]
+name = "{name}a"
+endpoint = "{bed["BUILDXPY_BED_DOCKER_HOST"]}"
+platforms = ["linux/amd64"]
+[[builder.nodes]]
+name = "{name}b"
+endpoint = "{bed["BUILDXPY_BED_NODE2_HOST"]}"
+platforms = ["linux/arm64"]
+""")
+    made = cli.run("builder", "setup", cwd=project)
+    assert made.returncode == 0, str(made)
+    try:
+        ref = f"{bed.registry}/{unique}:4.0.0"
+        built = cli.run("build", "--reproducible", "--no-verify", "-t", ref, "--image",
+                        ref.rsplit(":", 1)[0], "--platform", "linux/amd64,linux/arm64",
+                        "--build-arg", f"BASE={bed.base_image}", cwd=project)  # fmt: skip
+        assert built.returncode == 0, str(built)
+        checked = cli.run("rebuild-check", ref, "--build-arg", f"BASE={bed.base_image}",
+                          "--json", cwd=project)  # fmt: skip
+        assert checked.returncode == 0, str(checked)
+        assert json.loads(checked.stdout)["same"] is True
+        assert leftovers() == []
+        # The configured builder's own node on the second daemon is untouched.
+        node2 = docker("-H", bed["BUILDXPY_BED_NODE2_HOST"], "ps", "--format", "{{.Names}}")
+        assert f"buildx_buildkit_{name}b" in node2.split()
+    finally:
+        cli.run("builder", "rm", name, cwd=project)
