@@ -37,6 +37,10 @@ def fresh_builder(
         yield name
     finally:
         try:
-            remove_builder(name, runner)
+            if runner.dry_run:
+                # Nothing was made: the command is shown, as the ones that would have made it were.
+                runner.run("buildx", "rm", name, mutating=True)
+            else:
+                remove_builder(name, runner)
         except BuildxpyError as exc:
             log.get().warning("could not remove the fresh builder", builder=name, error=str(exc))

@@ -57,7 +57,8 @@ def rebuild_check(
     builder: no cache), and compare each platform (``platforms``: only these)."""
     environ = os.environ if environ is None else environ
     check_inputs(spec)
-    images = read_pushed(runner, ref, spec.builder, platforms)
+    # Under --dry-run the fresh builder was not made: the current builder reads REF.
+    images = read_pushed(runner, ref, None if runner.dry_run else spec.builder, platforms)
     first = images[0]
     with source_of(revision(first), Path(spec.context)) as source:
         epoch = _epoch(first, source, environ)

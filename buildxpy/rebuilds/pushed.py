@@ -51,7 +51,7 @@ class PushedImage:
 
 
 def read_pushed(
-    runner: Runner, ref: str, builder: str, platforms: Sequence[str] = ()
+    runner: Runner, ref: str, builder: str | None, platforms: Sequence[str] = ()
 ) -> list[PushedImage]:
     """Each platform's image behind ``ref`` (only ``platforms`` when given)."""
     reference = parse_reference(ref)
@@ -67,7 +67,9 @@ def read_pushed(
     return [_image(runner, str(reference.at(d)), p, d, builder) for p, d in chosen.items()]
 
 
-def _image(runner: Runner, ref: str, platform: str, digest: str, builder: str) -> PushedImage:
+def _image(
+    runner: Runner, ref: str, platform: str, digest: str, builder: str | None
+) -> PushedImage:
     manifest = _json(runner, ref, inspect_argv(ref, builder))
     config = _json(runner, ref, image_config_argv(ref, builder))
     return PushedImage(platform, ref, digest, manifest, config)

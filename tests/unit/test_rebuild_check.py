@@ -359,3 +359,29 @@ def test_a_fresh_builder_shares_no_node_container_or_context_with_the_configured
     assert fake.find("buildx", "rm", name)
     assert fake.find("context", "rm", f"amd-{suffix}")
     assert fake.find("context", "rm", f"arm-{suffix}")
+
+
+def test_a_dry_run_prints_the_builder_and_the_builds_and_makes_nothing(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from buildxpy.builders.fresh import fresh_builder
+    from buildxpy.settings.model import load
+
+    fake = FakeRunner(dry_run=True)
+    pushed = with_revision(images(), head(checkout))
+    serve(fake, pushed)
+    settings = load({}, cwd=checkout)
+    with fresh_builder(settings.builder, settings.builder_platforms, fake) as name:
+        result = rebuild_check(REF, replace(spec(checkout), builder=name), fake, environ={})
+    assert result.platforms == ()
+    # The builder was never made, so the current one reads REF.
+    assert all("--builder" not in c.args for c in fake.find("buildx", "imagetools"))
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"docker buildx create --name {name} --driver docker-container")
+    assert [line.split()[6] for line in printed if line.startswith("docker buildx build")] == [
+        "linux/amd64", "linux/arm64", "linux/arm/v7",
+    ]  # fmt: skip
+    assert printed[-1] == f"docker buildx rm {name}"
+    assert [
+        c for c in fake.calls if c.args[:2] in (["buildx", "create"], ["buildx", "build"])
+    ] == []
