@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from buildxpy._version import __version__
 
 if TYPE_CHECKING:
-    from buildxpy.api import build, export, pin, routing_plan, setup_builder, verify
+    from buildxpy.api import build, doctor, export, pin, routing_plan, setup_builder, verify
     from buildxpy.builders.buildkitd_config import BuildkitdTable
-    from buildxpy.builders.doctor import Check, DoctorReport, doctor
+    from buildxpy.builders.doctor import Check, DoctorReport
     from buildxpy.builders.manage import (
         Builder,
         Node,
@@ -67,7 +67,9 @@ if TYPE_CHECKING:
 
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
-    "buildxpy.api": ("build", "export", "pin", "routing_plan", "setup_builder", "verify"),
+    "buildxpy.api": (
+        "build", "doctor", "export", "pin", "routing_plan", "setup_builder", "verify",
+    ),
     "buildxpy.pins.changes": ("PinOutcome:Outcome",),
     "buildxpy.builds.report": ("BuildReport", "PlatformReport"),
     "buildxpy.split.records": ("DigestRecord",),
@@ -81,7 +83,7 @@ _MODULES = {
         "Builder", "Node", "ensure_builder", "inspect_builder", "list_builders_info",
         "remove_builder", "stop_builder", "use_builder",
     ),
-    "buildxpy.builders.doctor": ("Check", "DoctorReport", "doctor"),
+    "buildxpy.builders.doctor": ("Check", "DoctorReport"),
     "buildxpy.errors": (
         "BuilderNotFound", "BuildxpyError", "CommandFailed", "CommandTimeout", "ConfigError",
         "DockerNotFound", "ImageNotFound", "RegistryError",
