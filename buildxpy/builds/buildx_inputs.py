@@ -88,6 +88,11 @@ class BuildxInputs(TypedDict, total=False):
     shm_size: Annotated[
         str | None, Input("--shm-size", metavar="SIZE", check=check_shm_size, since="0.7")
     ]
+    cgroup_parent: Annotated[
+        str | None,
+        Input("--cgroup-parent", metavar="CGROUP", help="parent cgroup of the RUN steps",
+              since="0.7"),
+    ]  # fmt: skip
     # buildx gets them as `--secret id=ID,env=ENVVAR`, resolved and masked with the secrets.
     secret_envs: Annotated[
         Mapping[str, str],

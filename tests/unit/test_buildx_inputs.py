@@ -46,6 +46,7 @@ SAMPLES: dict[str, tuple[Any, list[str]]] = {
     "build_contexts": ({"base": "docker-image://alpine:3.20"},
                        ["--build-context", "base=docker-image://alpine:3.20"]),
     "shm_size": ("2g", ["--shm-size", "2g"]),
+    "cgroup_parent": ("buildxpy.slice", ["--cgroup-parent", "buildxpy.slice"]),
     "secret_envs": ({"npm": "NPM_TOKEN", "gh": "GH_TOKEN"},
                     ["--secret", "id=npm,env=NPM_TOKEN", "--secret", "id=gh,env=GH_TOKEN"]),
     "call": ("outline", ["--call=outline"]),
@@ -206,3 +207,32 @@ def test_a_failure_without_an_unknown_flag_stays_buildxs_own() -> None:
     with pytest.raises(CommandFailed):
         build_image(spec, fake)
     assert [c for c in fake.calls if c.args[:2] == ["buildx", "version"]] == []
+
+
+def test_cgroup_parent_from_each_place_it_is_given(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    words = ["build", "--cgroup-parent", "from-flag.slice"]
+    overrides = flag_overrides(build_parser(words).parse_args(words))
+    assert has_words(argv_from(overrides), ["--cgroup-parent", "from-flag.slice"])
+    (project / "buildxpy.toml").write_text('cgroup_parent = "from-file.slice"\n')
+    assert has_words(argv_from({}), ["--cgroup-parent", "from-file.slice"])
+    monkeypatch.setenv("BUILDXPY_CGROUP_PARENT", "from-env.slice")
+    assert has_words(argv_from({}), ["--cgroup-parent", "from-env.slice"])
+    assert has_words(argv_from(overrides), ["--cgroup-parent", "from-flag.slice"])
+    buildxpy.build(
+        project, image="reg.example/app", platforms=["linux/amd64"], runner=FakeRunner(dry_run=True),
+        preflight=False, cache="off", oci_metadata=False, cgroup_parent="from-python.slice",
+    )  # fmt: skip
+    assert "--cgroup-parent from-python.slice" in capsys.readouterr().out
+
+
+def test_a_buildx_without_cgroup_parent_says_which_buildx_has_it() -> None:
+    fake = FakeRunner()
+    fake.on("buildx", "version", stdout="github.com/docker/buildx v0.6.3 266c0eac\n")
+    fake.on("buildx", "build", exit_code=1, stderr="unknown flag: --cgroup-parent\n")
+    spec = spec_from_settings(settings.load({"image": "reg.example/app", "builder": {"name": "default"},
+                                             "cgroup_parent": "ci.slice"}))  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        build_image(spec, fake)
+    assert str(info.value) == "--cgroup-parent needs buildx 0.7 or later; this buildx is 0.6.3"
