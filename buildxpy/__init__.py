@@ -14,6 +14,7 @@ from buildxpy._version import __version__
 if TYPE_CHECKING:
     from buildxpy.api import (
         build,
+        doctor,
         export,
         pin,
         rebuild_check,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
         verify,
     )
     from buildxpy.builders.buildkitd_config import BuildkitdTable
-    from buildxpy.builders.doctor import Check, DoctorReport, doctor
+    from buildxpy.builders.doctor import Check, DoctorReport
     from buildxpy.builders.manage import (
         Builder,
         Node,
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
 # module -> the public names it provides ("name:attribute" where they differ)
 _MODULES = {
     "buildxpy.api": (
-        "build", "export", "pin", "rebuild_check", "routing_plan", "setup_builder", "verify",
+        "build", "doctor", "export", "pin", "rebuild_check", "routing_plan", "setup_builder", "verify",
     ),
     "buildxpy.rebuilds.check": ("RebuildCheck",),
     "buildxpy.rebuilds.comparison": ("LayerChange", "PlatformCheck"),
@@ -95,7 +96,7 @@ _MODULES = {
         "Builder", "Node", "ensure_builder", "inspect_builder", "list_builders_info",
         "remove_builder", "stop_builder", "use_builder",
     ),
-    "buildxpy.builders.doctor": ("Check", "DoctorReport", "doctor"),
+    "buildxpy.builders.doctor": ("Check", "DoctorReport"),
     "buildxpy.errors": (
         "BuilderNotFound", "BuildxpyError", "CommandFailed", "CommandTimeout", "ConfigError",
         "DockerNotFound", "ImageNotFound", "RegistryError",

@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from buildxpy.builders.buildkitd_config import BuildkitdTable
+from buildxpy.builders.doctor import DoctorReport
+from buildxpy.builders.doctor import doctor as check_machine
 from buildxpy.builders.fresh import fresh_builder
 from buildxpy.builders.manage import Builder, ensure_builder
 from buildxpy.builders.routing import RoutingPlan
 from buildxpy.builders.routing_facts import routing_plan as route_platforms
 from buildxpy.builds.bases import base_refs
+from buildxpy.builds.buildx_inputs import BuildxInputs
 from buildxpy.builds.native import native_build
 from buildxpy.builds.reporting import NativeOptions
 from buildxpy.builds.results import NativeBuildResult
-from buildxpy.builds.spec import BuildSpec, spec_from_settings
+from buildxpy.builds.spec import BuildSpec
 from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import BuildxpyError, ConfigError
@@ -39,7 +42,8 @@ from buildxpy.platforms.names import parse as parse_platform
 from buildxpy.rebuilds.check import RebuildCheck
 from buildxpy.rebuilds.check import rebuild_check as check_rebuild
 from buildxpy.settings.builder import BuilderConfig, NodeConfig, parse_node_flag
-from buildxpy.settings.model import from_values
+from buildxpy.settings.handoff import spec_from_settings
+from buildxpy.settings.model import default_platforms, from_values
 from buildxpy.split.options import Require, index_annotations
 from buildxpy.verification.check import verify as verify_image
 from buildxpy.verification.report import VerifyReport
@@ -47,9 +51,10 @@ from buildxpy.verification.report import VerifyReport
 PlatformLike = Platform | str
 
 
-class BuildInputs(TypedDict, total=False):
+class BuildInputs(BuildxInputs, total=False):
     """What ``build`` and ``export`` take beyond the image, its platforms and where it goes: the
-    settings of these names, each left out meaning its default."""
+    settings of these names, each left out meaning its default. The build inputs buildx takes as
+    they are (``ssh``, ``shm_size``, …) are ``BuildxInputs``."""
 
     target: str | None
     build_args: Mapping[str, str | None] | None
@@ -57,28 +62,12 @@ class BuildInputs(TypedDict, total=False):
     secrets: Sequence[str]
     cache_from: Sequence[str]
     cache_to: Sequence[str]
-    no_cache: bool
-    pull: bool
-    provenance: str | None
-    sbom: str | None
-    network: str | None
     progress: str | None
     tags_from: str | None
     tag_rules: TagRules | Mapping[str, Any]
     oci_metadata: bool
     licenses: str | None
     cache: str
-    annotations: Sequence[str]
-    ssh: Sequence[str]
-    build_contexts: Mapping[str, str]
-    attests: Sequence[str]
-    call: str | None
-    no_cache_filters: Sequence[str]
-    add_hosts: Sequence[str]
-    allow: Sequence[str]
-    shm_size: str | None
-    ulimits: Sequence[str]
-    secret_envs: Mapping[str, str]
     preflight: bool
     reproducible: bool
 
@@ -226,7 +215,7 @@ def rebuild_check(
     )
     spec = _spec(context, image=parse_reference(ref).repository, tags=None, platforms=platforms,
                  builder=config.name, file=file, output_dir="dist", lock=lock, **inputs)  # fmt: skip
-    with fresh_builder(config, spec.platforms, runner) as name:
+    with fresh_builder(config.description(), spec.platforms, runner) as name:
         return check_rebuild(
             ref, replace(spec, builder=name), runner, platforms=_platform_texts(platforms) or ()
         )
@@ -246,6 +235,19 @@ def verify(
     ``docker buildx build`` on ``builder``."""
     texts = None if platforms is None else [str(p) for p in _listed(platforms)]
     return verify_image(ref, texts, builder=builder, runner=runner)
+
+
+def doctor(
+    platforms: Sequence[PlatformLike] | None = None,
+    *,
+    builder: str = "buildxpy",
+    runner: Runner | None = None,
+) -> DoctorReport:
+    """Whether this machine can build for ``platforms`` (None: ``docker/archs`` in the working
+    directory, else linux/amd64 and linux/arm64): docker, the daemon, buildx, ``binfmt_misc``
+    and each foreign platform's QEMU handler, the kernel, the builder."""
+    wanted = default_platforms() if not platforms else _listed(platforms)
+    return check_machine(wanted, builder=builder, runner=runner)
 
 
 def setup_builder(
@@ -284,7 +286,7 @@ def setup_builder(
         }
     )
     return ensure_builder(
-        settings.builder, settings.builder_platforms, runner,
+        settings.builder.description(), settings.builder_platforms, runner,
         force=force, bootstrap=bootstrap, use=use, timeout=timeout,
     )  # fmt: skip
 

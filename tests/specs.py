@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from buildxpy.builds.argv import export_argv
-from buildxpy.builds.spec import spec_from_settings
 from buildxpy.docker.runner import Runner
 from buildxpy.exports import tarballs as exporting
 from buildxpy.platforms.names import Platform
+from buildxpy.settings.handoff import spec_from_settings
 from buildxpy.settings.model import Settings
 
 

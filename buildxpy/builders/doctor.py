@@ -21,7 +21,6 @@ from buildxpy.platforms.emulation import (
 )
 from buildxpy.platforms.names import Platform, host_platform, parse_list
 from buildxpy.result_model import ResultModel
-from buildxpy.settings.model import default_platforms
 
 MIN_KERNEL = (4, 8)
 Status = Literal["ok", "warn", "fail"]
@@ -47,7 +46,7 @@ class DoctorReport(ResultModel):
 
 
 def doctor(
-    platforms: Sequence[Platform | str] | None = None,
+    platforms: Sequence[Platform | str],
     *,
     builder: str = "buildxpy",
     runner: Runner | None = None,
@@ -56,7 +55,7 @@ def doctor(
     host: Platform | None = None,
 ) -> DoctorReport:
     runner = runner or Runner()
-    wanted = parse_list(str(p) for p in platforms) if platforms else default_platforms()
+    wanted = parse_list(str(p) for p in platforms)
     checks = _docker_checks(runner)
     daemon_up = checks[-1].status == "ok"
     checks.append(_buildx_check(runner))

@@ -6,21 +6,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 from buildxpy import log
+from buildxpy.builders.description import BuilderDescription
 from buildxpy.builders.manage import ensure_builder, remove_builder
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import BuildxpyError
 from buildxpy.platforms.names import Platform
 
-if TYPE_CHECKING:
-    from buildxpy.settings.builder import BuilderConfig
-
 
 @contextmanager
 def fresh_builder(
-    config: BuilderConfig, platforms: Sequence[Platform], runner: Runner
+    config: BuilderDescription, platforms: Sequence[Platform], runner: Runner
 ) -> Iterator[str]:
     """A new builder like ``config`` (its driver options, nodes and registry settings), named
     after it; the docker driver's builder would share the engine's cache, so it becomes a
@@ -30,8 +28,8 @@ def fresh_builder(
     driver = "docker-container" if config.driver == "docker" else config.driver
     # Its nodes get names of their own: a node's name is its container's (buildx_buildkit_NAME)
     # and its docker context's, which the configured builder's nodes already hold.
-    nodes = [node.model_copy(update={"name": f"{node.name}-{suffix}"}) for node in config.nodes]
-    fresh = config.model_copy(update={"name": name, "driver": driver, "nodes": nodes})
+    nodes = tuple(replace(node, name=f"{node.name}-{suffix}") for node in config.nodes)
+    fresh = replace(config, name=name, driver=driver, nodes=nodes)
     ensure_builder(fresh, platforms, runner)
     try:
         yield name

@@ -19,6 +19,7 @@ from buildxpy.builders.boot import (
     node_endpoints,
 )
 from buildxpy.builders.buildkitd_config import BuildkitdFile, prepare
+from buildxpy.builders.description import BuilderDescription
 from buildxpy.builders.facts import (
     Builder,
     Node,
@@ -44,7 +45,6 @@ from buildxpy.builders.state import (
 from buildxpy.docker.models import LsBuilder
 from buildxpy.docker.runner import Runner
 from buildxpy.platforms.names import Platform
-from buildxpy.settings.builder import BuilderConfig
 
 __all__ = [
     "Builder",
@@ -59,7 +59,7 @@ __all__ = [
 
 
 def ensure_builder(
-    config: BuilderConfig,
+    config: BuilderDescription,
     platforms: Sequence[Platform],
     runner: Runner | None = None,
     *,
@@ -116,7 +116,7 @@ def _log_ready(runner: Runner, result: Builder, *, changes: int) -> None:
     )
 
 
-def buildkitd_file(config: BuilderConfig, config_dir: Path) -> BuildkitdFile | None:
+def buildkitd_file(config: BuilderDescription, config_dir: Path) -> BuildkitdFile | None:
     """The buildkitd configuration the builder's nodes get; the inline table is written out under
     ``$DOCKER_CONFIG/buildxpy/buildkitd/``."""
     if config.buildkitd_config is None and config.buildkitd is None:

@@ -11,13 +11,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from buildxpy.builders.buildkitd_config import BuildkitdFile, stored_fingerprint
+from buildxpy.builders.description import BuilderDescription
 from buildxpy.builders.drivers import CONTEXT_DRIVERS, DOCKER_DRIVER
 from buildxpy.docker import models as docker_json
 from buildxpy.docker.models import load_json
 from buildxpy.errors import ConfigError
 from buildxpy.platforms.names import Platform
-from buildxpy.settings.builder import BuilderConfig
-from buildxpy.settings.model import Settings
 
 if TYPE_CHECKING:
     from buildxpy.docker.models import LsBuilder
@@ -105,12 +104,8 @@ class Plan:
         return bool(self.steps)
 
 
-def desired_from_settings(settings: Settings) -> DesiredBuilder:
-    return desired_builder(settings.builder, settings.builder_platforms)
-
-
 def desired_builder(
-    config: BuilderConfig,
+    config: BuilderDescription,
     platforms: Sequence[Platform],
     *,
     buildkitd: BuildkitdFile | None = None,

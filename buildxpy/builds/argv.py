@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from buildxpy.builds.buildx_inputs import DECLARED
 from buildxpy.builds.cache import cache_flags
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.platforms.names import Platform
@@ -36,42 +37,20 @@ def image_options(spec: BuildSpec, platforms: Sequence[Platform] | None = None) 
     ):
         for value in values:
             argv += [flag, value]
-    if spec.no_cache:
-        argv.append("--no-cache")
-    if spec.pull:
-        argv.append("--pull")
-    # `=` keeps values such as `false` attached: buildx parses these two flags leniently.
-    if spec.provenance is not None:
-        argv.append(f"--provenance={spec.provenance}")
-    if spec.sbom is not None:
-        argv.append(f"--sbom={spec.sbom}")
-    if spec.network:
-        argv += ["--network", spec.network]
-    argv += passthrough_options(spec)
+    argv += declared_options(spec)
     argv += cache_flags(spec.default_cache, spec.platforms if platforms is None else platforms)
     return argv
 
 
-def passthrough_options(spec: BuildSpec) -> list[str]:
+def declared_options(spec: BuildSpec) -> list[str]:
+    """The declared build inputs (``buildx_inputs``), in their order: from the BuildSpec field of
+    the same name where there is one, else from ``spec.inputs``."""
+    given: Mapping[str, object] = spec.inputs
     argv: list[str] = []
-    for flag, values in (
-        ("--annotation", spec.annotations),
-        ("--ssh", spec.ssh),
-        ("--attest", spec.attests),
-        ("--no-cache-filter", spec.no_cache_filters),
-        ("--add-host", spec.add_hosts),
-        ("--allow", spec.allow),
-        ("--ulimit", spec.ulimits),
-    ):
-        for value in values:
-            argv += [flag, value]
-    for name, value in spec.build_contexts.items():
-        argv += ["--build-context", f"{name}={value}"]
-    if spec.shm_size:
-        argv += ["--shm-size", spec.shm_size]
-    # `build` is buildx's default: left out, it needs no buildx that knows --call (0.15+).
-    if spec.call and spec.call != "build":
-        argv.append(f"--call={spec.call}")
+    for item in DECLARED:
+        argv += item.argv(
+            getattr(spec, item.name) if item.input.own_field else given.get(item.name)
+        )
     return argv
 
 

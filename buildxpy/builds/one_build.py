@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, ClassVar
 from buildxpy import log, redact
 from buildxpy.builders.missing import explain_failure
 from buildxpy.builds.argv import build_argv
+from buildxpy.builds.buildx_inputs import DECLARED, declared
 from buildxpy.builds.defaults import complete
 from buildxpy.builds.inputs import check_present
 from buildxpy.builds.secrets import resolve_secrets
 from buildxpy.builds.spec import BuildSpec, check_inputs
 from buildxpy.docker import models as docker_json
-from buildxpy.docker.buildx_features import refused_flag, require
+from buildxpy.docker.buildx_features import buildx_version, refused_flag, require, version_text
 from buildxpy.docker.input_text import check_command
 from buildxpy.docker.models import load_json
 from buildxpy.docker.runner import Runner
-from buildxpy.errors import BuildxpyError, CommandFailed
+from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.file_install import check_target, install, scratch_beside
 from buildxpy.result_model import ResultModel
 
@@ -60,7 +61,7 @@ def check_build_inputs(spec: BuildSpec) -> None:
     questions included): the context, the Dockerfile, the secrets, the metadata file's place, and
     whether the command line fits the system's limits."""
     check_inputs(spec)
-    check_present(spec.ssh, spec.build_contexts)
+    check_present(spec.inputs.get("ssh", ()), spec.build_contexts)
     resolve_secrets(spec.secrets)
     check_target(metadata_path(spec), METADATA_WHAT)
     check_command(["docker", *build_argv(spec, metadata_file=metadata_path(spec))], {}, None)
@@ -148,20 +149,38 @@ def _run_build(runner: Runner, spec: BuildSpec, metadata_file: Path) -> None:
     try:
         runner.stream(*build_argv(spec, metadata_file=metadata_file))
     except CommandFailed as exc:
-        if spec.annotations and refused_flag(runner, exc, "--annotation"):
+        if spec.annotations and refused(runner, exc, "annotations"):
             log.get().info(
                 "this buildx has no --annotation (it came in buildx 0.12): building without "
                 "annotations; the labels still carry the OCI metadata"
             )
             _run_build(runner, replace(spec, annotations=()), metadata_file)
             return
-        raise explain_failure(runner, spec.builder, exc) from None
+        raise _too_new(runner, exc) or explain_failure(runner, spec.builder, exc) from None
+
+
+def refused(runner: Runner, exc: CommandFailed, name: str) -> bool:
+    """Whether buildx failed for not knowing the declared input ``name``."""
+    item = declared(name)
+    return refused_flag(runner, exc, item.input.flag, item.since)
+
+
+def _too_new(runner: Runner, exc: CommandFailed) -> ConfigError | None:
+    """A declared input buildx said it does not know, named with the buildx that brought it."""
+    for item in DECLARED:
+        flag = item.input.flag
+        if item.since and any(f"unknown flag: {flag}" in line for line in exc.stderr_tail):
+            have = version_text(buildx_version(runner))
+            return ConfigError(
+                f"{flag} needs buildx {item.input.since} or later; this buildx is {have}"
+            )
+    return None
 
 
 def _call(spec: BuildSpec, runner: Runner, result: BuildResult) -> BuildResult:
     """``--call METHOD``: buildx evaluates the build (checks, outline, targets) and prints the
     answer on its stdout; nothing is built, pushed or loaded."""
-    require(runner, "--call", f"--call {spec.call}")
+    require(runner, f"--call {spec.call}", declared("call").since)
     quiet = replace(spec, push=False, load=False)
     done = runner.run(*build_argv(quiet, metadata_file=None), mutating=True, check=False)
     if done.dry_run:

@@ -1,5 +1,6 @@
 """Which buildx flags the installed buildx knows, for the few buildxpy passes that not every
-supported buildx has: ``build --annotation`` (0.12) and ``build --call``/``--check`` (0.15).
+supported buildx has (``build --annotation``, ``build --call``/``--check``: the first buildx of
+each is in its declaration, ``builds.buildx_inputs``).
 
 Nothing is asked on the way in: a build with these flags runs as is, and only when buildx refuses
 one is the version looked at, so the usual build stays one docker process.
@@ -12,7 +13,6 @@ import re
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import CommandFailed, ConfigError
 
-FLAG_SINCE: dict[str, tuple[int, int]] = {"--annotation": (0, 12), "--call": (0, 15)}
 # Patterns are strings: `re` compiles each on first use and keeps it, so an import compiles none.
 _VERSION = r"\bv?(\d+)\.(\d+)(?:\.(\d+))?"
 
@@ -33,21 +33,25 @@ def buildx_version(runner: Runner) -> tuple[int, int, int] | None:
     return parse_version(result.stdout) if result.exit_code == 0 else None
 
 
-def refused_flag(runner: Runner, exc: CommandFailed, flag: str) -> bool:
-    """Whether buildx failed because it does not know ``flag``. buildx's own message says so; when
-    its output went straight to a terminal, its version does."""
+def refused_flag(
+    runner: Runner, exc: CommandFailed, flag: str, since: tuple[int, int] | None
+) -> bool:
+    """Whether buildx failed because it does not know ``flag`` (which came in buildx ``since``).
+    buildx's own message says so; when its output went straight to a terminal, its version does."""
     if any(f"unknown flag: {flag}" in line for line in exc.stderr_tail):
         return True
     if exc.stderr_tail:
         return False
     version = buildx_version(runner)
-    return version is not None and version[:2] < FLAG_SINCE[flag]
+    return version is not None and since is not None and version[:2] < since
 
 
-def require(runner: Runner, flag: str, what: str) -> None:
-    """Refuse, before building, what this buildx cannot do (an unknown version is given a try)."""
+def require(runner: Runner, what: str, since: tuple[int, int] | None) -> None:
+    """Refuse, before building, what this buildx cannot do (``what`` came in buildx ``since``; an
+    unknown version is given a try)."""
+    if since is None:
+        return
     version = buildx_version(runner)
-    since = FLAG_SINCE[flag]
     if version is not None and version[:2] < since:
         have = ".".join(map(str, version))
         raise ConfigError(

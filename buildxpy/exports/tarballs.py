@@ -111,7 +111,7 @@ def checked_plan(
     the Dockerfile, each target path, the secrets."""
     items = plan(spec, list(platforms or spec.platforms))
     check_inputs(spec)
-    check_present(spec.ssh, spec.build_contexts)
+    check_present(spec.inputs.get("ssh", ()), spec.build_contexts)
     for item in items:
         check_target(item.path, "cannot export to")
         check_command(["docker", *export_argv(spec, item.platform, item.tags, item.path)], {}, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.builds.argv import oci_archive_argv
 from buildxpy.builds.bases import prepare_bases
+from buildxpy.builds.buildx_inputs import BuildxInputs
 from buildxpy.builds.concurrent import boot_first, run_each
 from buildxpy.builds.spec import BuildSpec, check_inputs
 from buildxpy.ci.git_facts import commit_epoch
@@ -127,6 +128,9 @@ def _rebuild_spec(
     dockerfile = spec.dockerfile
     if dockerfile and dockerfile != "-":
         dockerfile = str(source.path(Path(dockerfile)))
+    inputs: BuildxInputs = {**spec.inputs, "no_cache": True, "provenance": "false"}
+    inputs.pop("sbom", None)
+    inputs.pop("attests", None)
     return replace(
         spec,
         context=str(source.path(Path(spec.context))),
@@ -134,8 +138,7 @@ def _rebuild_spec(
         lock_file=None if spec.lock_file is None else source.path(spec.lock_file),
         platforms=tuple(parse(image.platform) for image in images),
         tags=(), push=False, load=False, verify=False, call=None,
-        no_cache=True, cache_from=(), cache_to=(), cache="off", default_cache=None,
-        provenance="false", sbom=None, attests=(),
+        cache_from=(), cache_to=(), cache="off", default_cache=None, inputs=inputs,
         tags_from=None, oci_metadata=False, reproducible=False, source_date_epoch=epoch,
     )  # fmt: skip
 

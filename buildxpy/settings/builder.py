@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from buildxpy.builders.buildkitd_config import BuildkitdTable
+from buildxpy.builders.description import BuilderDescription, NodeDescription
 from buildxpy.errors import ConfigError
 from buildxpy.settings.values import PlatformList, StrMap, dedupe
 
@@ -95,6 +96,28 @@ class BuilderConfig(BaseModel):
         if duplicates:
             raise ValueError(f"node names must be unique; repeated: {', '.join(duplicates)}")
         return nodes
+
+    def description(self) -> BuilderDescription:
+        """The builder as ``builders.manage.ensure_builder`` takes it."""
+        nodes = tuple(
+            NodeDescription(
+                name=node.name,
+                endpoint=node.endpoint,
+                platforms=tuple(node.platforms),
+                driver_opts=dict(node.driver_opts),
+                buildkitd_flags=node.buildkitd_flags,
+            )
+            for node in self.nodes
+        )
+        return BuilderDescription(
+            name=self.name,
+            driver=self.driver,
+            driver_opts=dict(self.driver_opts),
+            buildkitd_flags=self.buildkitd_flags,
+            nodes=nodes,
+            buildkitd_config=self.buildkitd_config,
+            buildkitd=self.buildkitd,
+        )
 
 
 def parse_node_flag(text: str) -> dict[str, Any]:

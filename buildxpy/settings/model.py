@@ -10,17 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (
-    Field,
-    PrivateAttr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from buildxpy.builds import inputs as build_inputs
 from buildxpy.builds.secrets import parse_secret
 from buildxpy.ci.git_tags import TagRules
 from buildxpy.docker.references import REFERENCE, REPOSITORY, TAG
@@ -28,6 +20,7 @@ from buildxpy.errors import ConfigError
 from buildxpy.pins.lockfile import NAME as LOCK_NAME
 from buildxpy.platforms.names import Platform, parse, read_archs
 from buildxpy.settings.builder import BuilderConfig
+from buildxpy.settings.declared import DeclaredInputSettings
 from buildxpy.settings.sources import (
     EnvSource,
     config_dir,
@@ -35,7 +28,7 @@ from buildxpy.settings.sources import (
     file_sources,
     with_sources,
 )
-from buildxpy.settings.values import LineList, PlatformList, StrList, StrMap, dedupe, split_list
+from buildxpy.settings.values import PlatformList, StrList, StrMap, dedupe, split_list
 
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 ARCHS_FILE = Path("docker/archs")
@@ -50,7 +43,11 @@ def default_platforms() -> list[Platform]:
     return [parse(p) for p in DEFAULT_PLATFORMS]
 
 
-class Settings(BaseSettings):
+class Settings(DeclaredInputSettings):
+    """Every value buildxpy is configured with; the build inputs buildx takes as they are
+    (``--ssh``, ``--shm-size``, …) are fields of ``DeclaredInputSettings``, made from
+    ``builds.buildx_inputs``."""
+
     model_config = SettingsConfigDict(extra="forbid", validate_default=False)
     _archs_file: bool = PrivateAttr(default=False)
     # Where the configuration was read (set by `load`): buildxpy.lock lives there.
@@ -67,12 +64,7 @@ class Settings(BaseSettings):
     secrets: StrList = Field(default=[])
     cache_from: StrList = Field(default=[])
     cache_to: StrList = Field(default=[])
-    no_cache: bool = False
-    pull: bool = False
-    provenance: str | None = None
-    sbom: str | None = None
     progress: str | None = None
-    network: str | None = None
     push: bool = True
     # Check what was pushed (buildxpy.verify) after build, manifest create and release.
     verify: bool = True
@@ -88,18 +80,6 @@ class Settings(BaseSettings):
     licenses: str | None = None
     cache: str = "auto"
     output_env: Path | None = None
-    # Passed through to `docker buildx build`, checked for form first.
-    annotations: LineList = Field(default=[])
-    ssh: LineList = Field(default=[])
-    build_contexts: StrMap = Field(default={})
-    attests: LineList = Field(default=[])
-    call: str | None = None
-    no_cache_filters: StrList = Field(default=[])
-    add_hosts: StrList = Field(default=[])
-    allow: StrList = Field(default=[])
-    shm_size: str | None = None
-    ulimits: StrList = Field(default=[])
-    secret_envs: StrMap = Field(default={})
     # Ask the registry, before building, for each base image's platforms.
     preflight: bool = True
     # Timestamps from SOURCE_DATE_EPOCH (or the commit), rewritten in the image's files.
@@ -179,37 +159,6 @@ class Settings(BaseSettings):
             return value
         raise ValueError(f"invalid cache {value!r}: expected auto, registry, gha, local:DIR or off")
 
-    @field_validator("annotations", "ssh", "attests", "no_cache_filters", "add_hosts", "allow",
-                     "ulimits")  # fmt: skip
-    @classmethod
-    def _passthrough(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        check = _PASSTHROUGH_CHECKS[info.field_name or ""]
-        return [check(value) for value in values]
-
-    @field_validator("call")
-    @classmethod
-    def _call(cls, value: str | None) -> str | None:
-        return None if value is None else build_inputs.check_call(value)
-
-    @field_validator("shm_size")
-    @classmethod
-    def _shm_size(cls, value: str | None) -> str | None:
-        return None if value is None else build_inputs.check_shm_size(value)
-
-    @field_validator("build_contexts")
-    @classmethod
-    def _build_contexts(cls, contexts: dict[str, str]) -> dict[str, str]:
-        for name, value in contexts.items():
-            build_inputs.check_build_context(name, value)
-        return contexts
-
-    @field_validator("secret_envs")
-    @classmethod
-    def _secret_envs(cls, pairs: dict[str, str]) -> dict[str, str]:
-        for ident, variable in pairs.items():
-            build_inputs.check_secret_env(ident, variable)
-        return pairs
-
     @model_validator(mode="after")
     def _do_not_push(self) -> Settings:
         if with_sources.get() and os.environ.get("DO_NOT_PUSH", "").strip().lower() not in FALSY:
@@ -268,17 +217,6 @@ class Settings(BaseSettings):
                 "no image configured: pass --image, set BUILDXPY_IMAGE, or set `image` in buildxpy.toml"
             )
         return self.image
-
-
-_PASSTHROUGH_CHECKS = {
-    "annotations": build_inputs.check_annotation,
-    "ssh": build_inputs.check_ssh,
-    "attests": build_inputs.check_attest,
-    "no_cache_filters": build_inputs.check_stage,
-    "add_hosts": build_inputs.check_add_host,
-    "allow": build_inputs.check_allow,
-    "ulimits": build_inputs.check_ulimit,
-}
 
 
 def from_values(values: Mapping[str, Any]) -> Settings:

@@ -17,11 +17,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from buildxpy.builds.buildx_inputs import DECLARED
 from buildxpy.docker.input_text import check_environ, utf8_error
 from buildxpy.errors import ConfigError
 
-# Which environment variable sets which (possibly nested) key.
-ENV_KEYS: Mapping[str, tuple[str, ...]] = {
+# Which environment variable sets which (possibly nested) key: these, and each declared build
+# input's (builds.buildx_inputs).
+_OWN_ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_IMAGE": ("image",),
     "BUILDXPY_TAGS": ("tags",),
     "BUILDXPY_PLATFORMS": ("platforms",),
@@ -40,21 +42,13 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "BUILDXPY_LICENSES": ("licenses",),
     "BUILDXPY_CACHE": ("cache",),
     "BUILDXPY_OUTPUT_ENV": ("output_env",),
-    "BUILDXPY_NETWORK": ("network",),
-    "BUILDXPY_ANNOTATIONS": ("annotations",),
-    "BUILDXPY_SSH": ("ssh",),
-    "BUILDXPY_BUILD_CONTEXTS": ("build_contexts",),
-    "BUILDXPY_ATTESTS": ("attests",),
-    "BUILDXPY_CALL": ("call",),
-    "BUILDXPY_NO_CACHE_FILTERS": ("no_cache_filters",),
-    "BUILDXPY_ADD_HOSTS": ("add_hosts",),
-    "BUILDXPY_ALLOW": ("allow",),
-    "BUILDXPY_SHM_SIZE": ("shm_size",),
-    "BUILDXPY_ULIMITS": ("ulimits",),
-    "BUILDXPY_SECRET_ENVS": ("secret_envs",),
     "BUILDXPY_PREFLIGHT": ("preflight",),
     "BUILDXPY_REPRODUCIBLE": ("reproducible",),
     "BUILDXPY_BUILDKITD_CONFIG": ("builder", "buildkitd_config"),
+}
+ENV_KEYS: Mapping[str, tuple[str, ...]] = {
+    **_OWN_ENV_KEYS,
+    **{item.env: (item.name,) for item in DECLARED if item.env is not None},
 }
 
 config_file: ContextVar[Path | None] = ContextVar("buildxpyconfig_file", default=None)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from buildxpy.builds.one_build import METADATA_NAME, BuildResult, build_image, read_metadata
-from buildxpy.builds.spec import spec_from_settings
 from buildxpy.cli import main as cli
 from buildxpy.docker.models import BuildMetadata
 from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuilderNotFound, BuildxpyError, CommandFailed
 from buildxpy.settings import model as settings
+from buildxpy.settings.handoff import spec_from_settings
 from tests.fakes import Call, FakeRunner
 
 

@@ -9,10 +9,10 @@ import pytest
 from buildxpy.builds.argv import build_argv as spec_argv
 from buildxpy.builds.argv import export_argv
 from buildxpy.builds.cache import DefaultCache, cache_flags
-from buildxpy.builds.spec import spec_from_settings
 from buildxpy.errors import ConfigError
 from buildxpy.platforms.names import parse
 from buildxpy.settings import model as settings
+from buildxpy.settings.handoff import spec_from_settings
 
 META = "dist/build-metadata.json"
 HEAD = ["buildx", "build", "--builder", "buildxpy", "--platform", "linux/amd64,linux/arm64"]

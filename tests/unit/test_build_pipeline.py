@@ -11,11 +11,11 @@ import pytest
 from structlog.testing import capture_logs
 
 from buildxpy.builds.one_build import BuildResult, build_image
-from buildxpy.builds.spec import spec_from_settings
 from buildxpy.docker.buildx_features import parse_version
 from buildxpy.docker.runner import Completed
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
 from buildxpy.settings import model as settings
+from buildxpy.settings.handoff import spec_from_settings
 from tests.fakes import Call, FakeRunner
 
 DATA = Path(__file__).parent.parent / "data"

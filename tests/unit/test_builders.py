@@ -51,7 +51,7 @@ def settings_for(tmp_path: Path, **builder: Any) -> settings_mod.Settings:
 
 def setup(configured: settings_mod.Settings, runner: FakeRunner, **options: Any) -> Builder:
     return builders.ensure_builder(
-        configured.builder, configured.builder_platforms, runner, **options
+        configured.builder.description(), configured.builder_platforms, runner, **options
     )
 
 

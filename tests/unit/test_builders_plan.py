@@ -12,13 +12,13 @@ from buildxpy.builders.plan import (
     DesiredNode,
     StoredNode,
     desired_builder,
-    desired_from_settings,
     load_instance,
     node_matches,
     plan,
 )
 from buildxpy.errors import ConfigError
 from buildxpy.settings import model as settings_mod
+from buildxpy.settings.handoff import desired_from_settings
 
 DATA = Path(__file__).parent.parent / "data"
 SOCK1 = "unix:///var/run/docker.sock"
@@ -340,6 +340,8 @@ def test_a_recreate_for_the_config_is_marked(tmp_path: Path) -> None:
 def test_every_node_gets_the_builders_config(tmp_path: Path) -> None:
     configured = load(tmp_path, builder={"name": "multi", "nodes": [
         {"name": "n1", "endpoint": SOCK1}, {"name": "n2", "endpoint": "my-context"}]})  # fmt: skip
-    got = desired_builder(configured.builder, configured.builder_platforms, buildkitd=CONF)
+    got = desired_builder(
+        configured.builder.description(), configured.builder_platforms, buildkitd=CONF
+    )
     assert [n.buildkitd_config for n in got.nodes] == [CONF, CONF]
     assert desired_from_settings(configured).nodes[0].buildkitd_config is None

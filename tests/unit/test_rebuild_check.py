@@ -347,7 +347,7 @@ def test_a_fresh_builder_shares_no_node_container_or_context_with_the_configured
     ]}}, cwd=tmp_path)  # fmt: skip
     fake = FakeRunner()
     builders_made_appear_in_ls(fake)
-    with fresh_builder(settings.builder, settings.builder_platforms, fake) as name:
+    with fresh_builder(settings.builder.description(), settings.builder_platforms, fake) as name:
         assert name.startswith("multi-fresh-")
     suffix = name.rpartition("-")[2]
     made = [" ".join(c.args) for c in fake.calls if c.args[:2] in (["buildx", "create"],
@@ -371,7 +371,7 @@ def test_a_dry_run_prints_the_builder_and_the_builds_and_makes_nothing(
     pushed = with_revision(images(), head(checkout))
     serve(fake, pushed)
     settings = load({}, cwd=checkout)
-    with fresh_builder(settings.builder, settings.builder_platforms, fake) as name:
+    with fresh_builder(settings.builder.description(), settings.builder_platforms, fake) as name:
         result = rebuild_check(REF, replace(spec(checkout), builder=name), fake, environ={})
     assert result.platforms == ()
     # The builder was never made, so the current one reads REF.

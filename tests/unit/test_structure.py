@@ -28,7 +28,7 @@ LAYERS = {
     "pins": 3,
     "rebuilds": 3,
     # Configuration is read beside the capabilities: its validation is theirs (platform names,
-    # build inputs, buildkitd tables), and they are given what it read.
+    # build inputs, buildkitd tables), and they are given what it read, never the settings.
     "settings": 3,
     "docker": 2,
     "platforms": 2,
@@ -56,10 +56,16 @@ def _type_checking_only(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def imported(path: Path, known: set[str]) -> Iterator[str]:
-    """The buildxpy modules a module imports when it runs (type-checking-only imports aside)."""
+def imported(path: Path, known: set[str], *, type_checking: bool = False) -> Iterator[str]:
+    """The buildxpy modules a module imports when it runs (``type_checking``: and those it imports
+    for the type checker only)."""
     tree = ast.parse(path.read_text())
-    skipped = {id(n) for top in ast.walk(tree) if _type_checking_only(top) for n in ast.walk(top)}
+    skipped = {
+        id(n)
+        for top in ast.walk(tree)
+        if not type_checking and _type_checking_only(top)
+        for n in ast.walk(top)
+    }
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue
@@ -128,6 +134,28 @@ def test_imports_only_go_down() -> None:
         if layer(i) > layer(m) and not (m.startswith("buildxpy.cli") and i == "buildxpy.api")
     ]
     assert upward == []
+
+
+# Only these read the configuration; they hand the capabilities plain values (BuildSpec, a
+# builder's description, references).
+READS_SETTINGS = ("buildxpy.cli", "buildxpy.api", "buildxpy.settings")
+
+
+def reads_settings(module: str) -> bool:
+    return module == "buildxpy" or any(
+        module == part or module.startswith(part + ".") for part in READS_SETTINGS
+    )
+
+
+def test_only_the_command_line_and_the_api_read_the_settings() -> None:
+    readers = [
+        f"{m} imports {i}"
+        for m, path in modules().items()
+        if not reads_settings(m)
+        for i in sorted(imported(path, set(modules()), type_checking=True))
+        if i == "buildxpy.settings" or i.startswith("buildxpy.settings.")
+    ]
+    assert readers == []
 
 
 def test_cycle_finder_finds_a_cycle() -> None:

@@ -98,41 +98,31 @@ def add_build_flags(parser: argparse.ArgumentParser) -> None:
                        metavar="id=ID,src=PATH|id=ID,env=VAR")  # fmt: skip
     group.add_argument("--cache-from", action="append", metavar="SPEC")
     group.add_argument("--cache-to", action="append", metavar="SPEC")
-    group.add_argument("--no-cache", action="store_true", default=None)
-    group.add_argument("--pull", action="store_true", default=None)
-    group.add_argument("--provenance", metavar="VALUE")
-    group.add_argument("--sbom", metavar="VALUE")
     group.add_argument("--progress", choices=("auto", "plain", "tty", "quiet", "rawjson"))
-    group.add_argument("--network", help="networking mode for RUN steps (default, none, host)")
-    group.add_argument("--ssh", action="append", metavar="default|ID[=SOCKET|KEY[,KEY]]",
-                       help="ssh agent socket or keys for RUN --mount=type=ssh (repeatable)")  # fmt: skip
-    group.add_argument("--build-context", action="append", dest="build_contexts",
-                       metavar="NAME=PATH|docker-image://REF|target:STAGE")  # fmt: skip
-    group.add_argument("--attest", action="append", dest="attests",
-                       metavar="type=sbom|provenance[,K=V]")  # fmt: skip
-    group.add_argument("--annotation", action="append", dest="annotations",
-                       metavar="[LEVEL:]KEY=VALUE",
-                       help="OCI annotation, LEVEL manifest (default), index, …-descriptor")  # fmt: skip
-    group.add_argument(
-        "--call", metavar="METHOD", help="build, check, outline or targets (buildx ≥ 0.15)"
-    )
+    add_declared_flags(group)
     group.add_argument("--check", action="store_const", const="check", dest="call",
                        help="run the build checks only (--call check)")  # fmt: skip
-    group.add_argument("--no-cache-filter", action="append", dest="no_cache_filters",
-                       metavar="STAGE")  # fmt: skip
-    group.add_argument("--add-host", action="append", dest="add_hosts", metavar="HOST:IP")
-    group.add_argument("--allow", action="append", metavar="ENTITLEMENT",
-                       help="e.g. network.host, security.insecure")  # fmt: skip
-    group.add_argument("--shm-size", metavar="SIZE")
-    group.add_argument("--ulimit", action="append", dest="ulimits", metavar="NAME=SOFT[:HARD]")
-    group.add_argument("--secret-env", action="append", dest="secret_envs", metavar="ID=ENVVAR",
-                       help="expose environment variable ENVVAR as build secret ID")  # fmt: skip
     group.add_argument("--reproducible", action="store_true", default=None,
                        help="timestamps from SOURCE_DATE_EPOCH or the commit, rewritten in the "
                        "image's files (BUILDXPY_REPRODUCIBLE)")  # fmt: skip
     group.add_argument("--preflight", action=argparse.BooleanOptionalAction, default=None,
                        help="refuse, before building, base images that lack a target platform "
                        "(default: on; BUILDXPY_PREFLIGHT)")  # fmt: skip
+
+
+def add_declared_flags(group: argparse._ArgumentGroup) -> None:
+    """A flag for each declared build input (builds/buildx_inputs.py), in its order."""
+    from buildxpy.builds.buildx_inputs import DECLARED
+
+    for item in DECLARED:
+        options: dict[str, Any] = {"dest": item.name, "help": item.input.help}
+        if item.kind == "switch":
+            options.update(action="store_true", default=None)
+        else:
+            options["metavar"] = item.input.metavar
+        if item.kind in ("list", "map"):
+            options["action"] = "append"
+        group.add_argument(item.input.flag, **options)
 
 
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
@@ -173,7 +163,8 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-# argparse dest -> settings key path. Only flags the user actually gave reach the settings.
+# argparse dest -> settings key path, beside each declared build input's own name. Only flags the
+# user actually gave reach the settings.
 _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "image": ("image",),
     "tags": ("tags",),
@@ -186,12 +177,7 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "secrets": ("secrets",),
     "cache_from": ("cache_from",),
     "cache_to": ("cache_to",),
-    "no_cache": ("no_cache",),
-    "pull": ("pull",),
-    "provenance": ("provenance",),
-    "sbom": ("sbom",),
     "progress": ("progress",),
-    "network": ("network",),
     "push": ("push",),
     "verify": ("verify",),
     "load": ("load",),
@@ -202,17 +188,6 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "buildkitd_flags": ("builder", "buildkitd_flags"),
     "nodes": ("builder", "nodes"),
     "require_native": ("require_native",),
-    "ssh": ("ssh",),
-    "build_contexts": ("build_contexts",),
-    "attests": ("attests",),
-    "annotations": ("annotations",),
-    "call": ("call",),
-    "no_cache_filters": ("no_cache_filters",),
-    "add_hosts": ("add_hosts",),
-    "allow": ("allow",),
-    "shm_size": ("shm_size",),
-    "ulimits": ("ulimits",),
-    "secret_envs": ("secret_envs",),
     "preflight": ("preflight",),
     "reproducible": ("reproducible",),
     "tags_from": ("tags_from",),
@@ -224,8 +199,11 @@ _FLAG_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from buildxpy.builds.buildx_inputs import DECLARED
+
+    declared = {item.name: (item.name,) for item in DECLARED}
     out: dict[str, Any] = {}
-    for dest, path in _FLAG_KEYS.items():
+    for dest, path in {**_FLAG_KEYS, **declared}.items():
         value = getattr(args, dest, None)
         if value is None:
             continue

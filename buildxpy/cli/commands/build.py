@@ -86,8 +86,8 @@ def run(args: BuildArgs) -> int:
 
         prefetch(args.overrides.get("context") or ".", os.environ)
     from buildxpy.builds.native import native_build
-    from buildxpy.builds.spec import spec_from_settings
     from buildxpy.ci import outputs as ci_outputs
+    from buildxpy.settings.handoff import spec_from_settings
 
     settings = load_settings(args)
     runner = make_runner(args)

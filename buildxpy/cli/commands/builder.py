@@ -88,7 +88,7 @@ def _setup(args: SetupArgs) -> int:
 
     settings = load_settings(args)
     builder = ensure_builder(
-        settings.builder, settings.builder_platforms, make_runner(args),
+        settings.builder.description(), settings.builder_platforms, make_runner(args),
         force=args.force, bootstrap=args.bootstrap, use=args.use, timeout=args.timeout,
     )  # fmt: skip
     if args.json:

@@ -49,8 +49,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: ExportArgs) -> int:
     from buildxpy.builds.native import export_with_report
-    from buildxpy.builds.spec import spec_from_settings
     from buildxpy.ci import outputs as ci_outputs
+    from buildxpy.settings.handoff import spec_from_settings
 
     settings = load_settings(args)
     spec = spec_from_settings(settings)

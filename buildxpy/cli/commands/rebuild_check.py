@@ -39,18 +39,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: RebuildCheckArgs) -> int:
     from buildxpy.builders.fresh import fresh_builder
-    from buildxpy.builds.spec import spec_from_settings
     from buildxpy.errors import BuildxpyError
     from buildxpy.manifests.registry import parse_reference
     from buildxpy.rebuilds import report
     from buildxpy.rebuilds.check import rebuild_check
+    from buildxpy.settings.handoff import spec_from_settings
 
     repository = parse_reference(args.ref).repository
     settings = load_settings(args, image=repository)
     given = [str(p) for p in settings.platforms] if "platforms" in args.overrides else []
     runner = make_runner(args)
     spec = spec_from_settings(settings)
-    with fresh_builder(settings.builder, spec.platforms, runner) as builder:
+    with fresh_builder(settings.builder.description(), spec.platforms, runner) as builder:
         result = rebuild_check(args.ref, replace(spec, builder=builder), runner, platforms=given)
     if args.dry_run:
         return 0

@@ -1,0 +1,41 @@
+"""The settings of the declared build inputs (``builds.buildx_inputs``): one field each, whose
+type, reading (a comma list, one item a line, a ``K=V`` map) and check come from its declaration.
+``Settings`` is made on top of them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, create_model
+from pydantic_settings import BaseSettings
+
+from buildxpy.builds.buildx_inputs import DECLARED
+from buildxpy.builds.input_declaration import Declared
+from buildxpy.settings.values import split_lines, split_list, split_map
+
+
+def field_of(item: Declared) -> tuple[Any, Any]:
+    """The field's type and default."""
+    checked = AfterValidator(item.checked)
+    if item.kind == "switch":
+        return bool, False
+    if item.kind == "value":
+        return Annotated[str | None, checked], None
+    if item.kind == "list":
+        split = split_lines if item.input.lines else split_list
+        return Annotated[list[str], BeforeValidator(split), checked], Field(default=[])
+    return Annotated[dict[str, str], BeforeValidator(split_map), checked], Field(default={})
+
+
+if TYPE_CHECKING:
+
+    class DeclaredInputSettings(BaseSettings):
+        # Made at run time from the declaration: a type checker sees its fields as Any.
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    DeclaredInputSettings = create_model(
+        "DeclaredInputSettings",
+        __base__=BaseSettings,
+        **{item.name: field_of(item) for item in DECLARED},
+    )
