@@ -92,9 +92,14 @@ def verify_options(
     return VerifyOptions(platforms, usable_builder(runner, builder))
 
 
+def existing_builder(runner: Runner, wanted: str) -> str | None:
+    """``wanted`` when it exists, else None (docker's current builder reads and writes)."""
+    return wanted if runner.run("buildx", "inspect", wanted, check=False).exit_code == 0 else None
+
+
 def usable_builder(runner: Runner, wanted: str) -> str:
     # Read-only questions, asked under --dry-run too, so that what it prints would work.
-    if runner.run("buildx", "inspect", wanted, check=False).exit_code == 0:
+    if existing_builder(runner, wanted) is not None:
         return wanted
     current = runner.run("buildx", "inspect", check=False)
     name = next(
@@ -139,6 +144,10 @@ def check_pushed(
 
     report = verify(pushed, options.platforms, builder=options.builder, runner=runner)
     if not report.ok:
+        # What was pushed is live and wrong: an error for whoever reads the log, not only the
+        # command's last line.
+        log.get().error("verification failed after the push", what=what, ref=pushed,
+                        mismatches=report.mismatches)  # fmt: skip
         message = report.error_message(f"{what} {pushed}, but it is")
         raise VerificationFailed(report, message + " (--no-verify skips this check)")
     return report

@@ -223,7 +223,7 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
         annotations={**oci_annotations(spec.labels), **index_annotations(spec.annotations),
                      **options.annotations},
         runner=runner,
-        verify=VerifyOptions(None, spec.builder) if spec.verify else None,
+        verify=VerifyOptions(None, spec.builder) if spec.verify else None, builder=spec.builder,
     ) if not runner.dry_run else _dry_merge(spec, image, runner)  # fmt: skip
     if not runner.dry_run:
         (records_dir(spec.output_dir) / PENDING_NAME).unlink(missing_ok=True)
@@ -237,7 +237,7 @@ def _kept_records(
     kept = reusable_records(spec, image, keys)
     if kept and not runner.dry_run:
         # A record whose image is gone from the registry is built again, not merged in vain.
-        for platform, why in check_all(runner, list(kept.values())).items():
+        for platform, why in check_all(runner, list(kept.values()), spec.builder).items():
             log.get().warning(
                 "an earlier record is not usable; building again", platform=platform, reason=why
             )

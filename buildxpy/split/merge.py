@@ -15,7 +15,7 @@ from pathlib import Path
 from buildxpy import log
 from buildxpy.docker.runner import Runner
 from buildxpy.errors import BuildxpyError, CommandFailed, ConfigError
-from buildxpy.manifests.lists import VerifyOptions, check_pushed, verify_options
+from buildxpy.manifests.lists import VerifyOptions, check_pushed, existing_builder, verify_options
 from buildxpy.manifests.registry import (
     fetch,
     image_platform,
@@ -44,9 +44,11 @@ def merge_records(
     annotations: Mapping[str, str] | None = None,
     runner: Runner | None = None,
     verify: VerifyOptions | None = None,
+    builder: str | None = None,
 ) -> MergeResult:
     """The index of ``platforms`` (each from its record) under every ref of ``refs``, checked
-    with ``buildxpy.verify`` as ``verify`` says (None: not checked).
+    with ``buildxpy.verify`` as ``verify`` says (None: not checked). The registry is read and
+    written through ``builder`` (None: docker's current one), so its registry settings apply.
 
     ``require="all"``: every platform must have a record that checks out, else nothing is tagged. A
     list of platforms: those must; the others are merged when present and reported when not.
@@ -57,9 +59,11 @@ def merge_records(
     if not targets:
         raise ConfigError("merge needs at least one tag")
     index_annotations = checked_annotations(annotations or {})
-    present, left_out, planned = _choose(runner, records, platforms, require, index_annotations)
+    present, left_out, planned = _choose(
+        runner, records, platforms, require, index_annotations, builder
+    )
     sources = [r.source for r in present]
-    argv = imagetools_create_argv(targets, sources, annotations=index_annotations)
+    argv = imagetools_create_argv(targets, sources, annotations=index_annotations, builder=builder)
     try:
         runner.run(*argv, mutating=True)
     except CommandFailed as exc:
@@ -87,6 +91,7 @@ def _choose(
     platforms: Sequence[Platform],
     require: Require,
     index_annotations: Mapping[str, str],
+    builder: str | None,
 ) -> tuple[list[DigestRecord], dict[str, str], Planned]:
     """The records to merge, the platforms left out and why, and the index they make; refused
     when a required platform has no record that checks out."""
@@ -99,14 +104,14 @@ def _choose(
     present = [by_platform[str(p)] for p in wanted if str(p) in by_platform]
     missing = {str(p): "no record" for p in wanted if str(p) not in by_platform}
     refuse_unless_met(missing, required)
-    planned = preview(runner, present, index_annotations)
+    planned = preview(runner, present, index_annotations, builder)
     if planned is None:
         # Some record does not check out: find which, one by one.
-        problems = check_all(runner, present)
+        problems = check_all(runner, present, builder)
         refuse_unless_met({**missing, **problems}, required)
         present = [r for r in present if r.platform not in problems]
         left_out.update(problems)
-        planned = preview(runner, present, index_annotations) if present else None
+        planned = preview(runner, present, index_annotations, builder) if present else None
         if planned is None:
             raise MergeRefused("merge refused, nothing was tagged: no platform to merge")
     left_out.update(missing)
@@ -131,7 +136,10 @@ class Planned:
 
 
 def preview(
-    runner: Runner, records: Sequence[DigestRecord], annotations: Mapping[str, str]
+    runner: Runner,
+    records: Sequence[DigestRecord],
+    annotations: Mapping[str, str],
+    builder: str | None = None,
 ) -> Planned | None:
     """The index ``imagetools create`` would write, from one ``--dry-run`` (the registry is read,
     nothing written), when it holds exactly each record's platform from that record: None when a
@@ -139,7 +147,9 @@ def preview(
     digest is the one the real create writes."""
     if not records:
         return None
-    argv = imagetools_create_argv([], [r.source for r in records], annotations=annotations)
+    argv = imagetools_create_argv(
+        [], [r.source for r in records], annotations=annotations, builder=builder
+    )
     result = runner.run(*argv[:3], "--dry-run", *argv[3:], check=False)
     if result.exit_code != 0:
         return None
@@ -185,21 +195,23 @@ def one_per_platform(records: Sequence[DigestRecord]) -> dict[str, DigestRecord]
     return found
 
 
-def check_all(runner: Runner, records: Sequence[DigestRecord]) -> dict[str, str]:
+def check_all(
+    runner: Runner, records: Sequence[DigestRecord], builder: str | None = None
+) -> dict[str, str]:
     """Each record's image in the registry, asked concurrently: platform -> what is wrong."""
     if not records:
         return {}
     with ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="merge") as pool:
-        found = list(pool.map(lambda r: check_record(runner, r), records))
+        found = list(pool.map(lambda r: check_record(runner, r, builder), records))
     return {r.platform: why for r, why in zip(records, found, strict=True) if why}
 
 
-def check_record(runner: Runner, record: DigestRecord) -> str | None:
+def check_record(runner: Runner, record: DigestRecord, builder: str | None = None) -> str | None:
     """Why the registry's ``image@digest`` is not the record's platform, or None when it is."""
     try:
-        fetched = fetch(runner, record.source)
+        fetched = fetch(runner, record.source, builder)
         if fetched.index is None:
-            platforms = [image_platform(runner, record.source)]
+            platforms = [image_platform(runner, record.source, builder)]
         else:
             platforms = [m.platform for m in platform_entries(fetched.index)]
     except BuildxpyError as exc:
@@ -254,4 +266,5 @@ def merge(
     return merge_records(
         found, refs=refs_for(repository, tags), platforms=list(dict.fromkeys(wanted)),
         image=repository, require=policy, annotations=annotations, runner=runner, verify=checked,
+        builder=checked.builder if checked is not None else existing_builder(runner, builder),
     )  # fmt: skip

@@ -202,3 +202,35 @@ def test_a_good_merge_is_two_docker_calls_and_a_missing_record_none(fake: FakeRu
             runner=fake,
         )  # fmt: skip
     assert fake.calls == []
+
+
+def test_every_registry_call_of_a_merge_goes_through_the_builder(fake: FakeRunner) -> None:
+    """A registry the builder reaches over plain HTTP (its buildkitd configuration) is reached
+    by imagetools only through that builder: the records' checks, the preview and the create."""
+    Registry(fake, *PLATFORMS)
+    ghost = DigestRecord(image=IMAGE, platform="linux/arm/v7", digest=digest_of("gone"))
+    merge_records(
+        [pushed("linux/amd64"), pushed("linux/arm64"), ghost], refs=[f"{IMAGE}:1.0"],
+        platforms=parse_list(PLATFORMS), require=parse_list(["linux/amd64"]), runner=fake,
+        builder="b1",
+    )  # fmt: skip
+    calls = fake.find("buildx", "imagetools")
+    assert {c.args[2] for c in calls} == {"inspect", "create"}
+    for call in calls:
+        at = call.args.index("--builder")
+        assert call.args[at + 1] == "b1", call.args
+
+
+def test_a_merge_without_the_configured_builder_uses_the_current_one(
+    tmp_path: Path, cli_fake: FakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that only merges has no `buildxpy` builder: its reads and its create go through
+    docker's current builder, checked or not, and nothing fails after the push for want of it."""
+    monkeypatch.chdir(tmp_path)
+    Registry(cli_fake, *PLATFORMS[:2])
+    cli_fake.on("buildx", "inspect", "buildxpy", exit_code=1,
+                stderr='ERROR: no builder "buildxpy" found\n')  # fmt: skip
+    for platform in PLATFORMS[:2]:
+        write_record(record_path(tmp_path / "dist", parse(platform)), pushed(platform))
+    assert cli.main(["merge", "--no-verify", "--platform", ",".join(PLATFORMS[:2])]) == 0
+    assert all("--builder" not in c.args for c in cli_fake.find("buildx", "imagetools"))

@@ -465,6 +465,19 @@ def test_verify_names_every_mismatch(fake: FakeRunner) -> None:
     assert caught.value.report is report
 
 
+def test_a_push_that_fails_its_check_is_logged_as_an_error(fake: FakeRunner) -> None:
+    from structlog.testing import capture_logs
+
+    from buildxpy.manifests.lists import VerifyOptions, check_pushed
+
+    three(fake, f"{REPO}:1", [("linux/amd64", "linux/amd64", elf(EM_AARCH64))])
+    with capture_logs() as logs, pytest.raises(VerificationFailed, match="released"):
+        check_pushed(fake, f"{REPO}:1", VerifyOptions(["linux/amd64"], "default"), "released")
+    [failed] = [e for e in logs if e["event"] == "verification failed after the push"]
+    assert failed["log_level"] == "error"
+    assert failed["what"] == "released"
+
+
 def test_extra_and_repeated_platforms_fail(fake: FakeRunner) -> None:
     three(fake, f"{REPO}:1", [GOOD[0], GOOD[1], GOOD[0]])
     report = verify(f"{REPO}:1", ["linux/amd64"], builder="default", runner=fake)
