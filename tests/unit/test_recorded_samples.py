@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,11 @@ from buildxpy.builds.progress import RawJsonRenderer, StepLog
 from buildxpy.docker import models as docker_json
 from buildxpy.docker.buildx_features import parse_version
 from buildxpy.errors import CommandFailed, ImageNotFound
-from buildxpy.manifests.registry import registry_failure
+from buildxpy.manifests.lists import usable_builder
+from buildxpy.manifests.registry import parse_raw, platform_entries, registry_failure
+from buildxpy.split.merge import preview
+from buildxpy.split.records import DigestRecord
+from tests.fakes import FakeRunner
 
 RECORDED = Path(__file__).parent.parent / "data" / "recorded"
 VERSIONS = sorted(
@@ -52,6 +57,24 @@ def test_ls_shows_the_booted_docker_container_builder_once(version: str) -> None
     assert node.version == "v0.26.3"
     assert {"linux/amd64", "linux/arm64", "linux/arm/v7"} <= set(node.platforms)
     assert "default" in names
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("name", "builder"), [("current", "default"), ("named", "buildxpy-samples")]
+)
+def test_inspect_names_the_builder_a_missing_one_falls_back_to(
+    version: str, name: str, builder: str
+) -> None:
+    """The builder's own ``Name:`` line, not its node's (``default``, ``buildxpy-samples0``)."""
+    fake = FakeRunner()
+    fake.on("buildx", "inspect", stdout=recorded(f"buildx-inspect-{{v}}-{name}.txt", version))
+    fake.on("buildx", "inspect", "buildxpy-samples-nope", exit_code=1,
+            stderr=recorded("error-{v}-no-builder.txt", version))  # fmt: skip
+    assert usable_builder(fake, "buildxpy-samples-nope") == builder
+    assert [c.args for c in fake.calls] == [
+        ["buildx", "inspect", "buildxpy-samples-nope"], ["buildx", "inspect"],
+    ]  # fmt: skip
 
 
 def _render(text: str) -> tuple[StepLog, str]:
@@ -115,6 +138,33 @@ def test_imagetools_image_config_names_its_platform(version: str) -> None:
     assert (config.os, config.architecture) == ("linux", "amd64")
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_create_dry_run_previews_the_index_the_create_pushes(version: str) -> None:
+    """amd64 from a lone image, arm64 from an index with its provenance: the preview reads both
+    platforms in order, counts the attestation, and its digest is the pushed index's."""
+    text = recorded("imagetools-create-{v}-dry-run.json", version)
+    index = parse_raw("the merged index", text.removesuffix("\n")).index
+    assert index is not None
+    entries = platform_entries(index)
+    assert [e.platform for e in entries] == ["linux/amd64", "linux/arm64"]
+    assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", e.digest) for e in entries), entries
+    records = [
+        DigestRecord(image="127.0.0.1:5000/buildxpy-samples", platform=e.platform, digest=e.digest)
+        for e in entries
+    ]
+    fake = FakeRunner().on("buildx", "imagetools", "create", stdout=text)
+    planned = preview(fake, records, {})
+    [call] = fake.calls
+    assert call.args[:4] == ["buildx", "imagetools", "create", "--dry-run"]
+    assert planned is not None
+    assert planned.attestations == 1
+    pushed = recorded("imagetools-create-{v}-pushed.json", version)
+    assert planned.digest == "sha256:" + hashlib.sha256(pushed.encode()).hexdigest()
+    assert planned.digest == parse_raw("the pushed index", pushed).digest
+    # The same platforms in the other order are not what these sources make.
+    assert preview(fake, records[::-1], {}) is None
+
+
 def _failed(stderr: str) -> CommandFailed:
     return CommandFailed(["docker", "buildx"], 1, stderr.splitlines())
 
@@ -147,3 +197,15 @@ def test_engine_samples_load(name: str) -> None:
     assert loaded is not None
     text = path.read_text()
     assert "26.1" in text
+
+
+def test_context_ls_gives_each_context_its_docker_endpoint() -> None:
+    [path] = RECORDED.glob("docker-context-ls-engine-*.jsonl")
+    contexts = {c.name: c for c in docker_json.parse_context_ls(path.read_text())}
+    assert set(contexts) == {"default", "buildxpy-samples"}
+    assert contexts["default"].current
+    assert contexts["default"].docker_endpoint == "unix:///var/run/docker.sock"
+    ours = contexts["buildxpy-samples"]
+    assert not ours.current
+    assert re.fullmatch(r"unix:///\S+\.sock", ours.docker_endpoint), ours
+    assert ours.error == ""
