@@ -18,6 +18,10 @@ NODE2_BRIDGE_CIDR=10.213.77.1/24
 
 REGISTRY=127.0.0.1:5000
 AUTH_REGISTRY=127.0.0.1:5001
+# On node2's bridge, not on loopback: BuildKit reaches a loopback registry over
+# plain HTTP by itself, any other only when its buildkitd configuration says
+# `http = true`, which is what this one is for.
+HTTP_REGISTRY=${NODE2_BRIDGE_CIDR%/*}:5002
 AUTH_USER=buildxpy
 AUTH_PASSWORD=bedpass
 BASE_REPO=busybox
