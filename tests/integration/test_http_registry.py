@@ -87,6 +87,12 @@ def test_the_builders_http_setting_carries_build_split_merge_and_verification(
     assert split.returncode == 0, str(split)
     merged = [e for e in events(split) if e["event"] == "merged"]
     assert merged, split.stderr
+    # One platform by digest: its digest printed and its record written, no tag.
+    one = cli.run("build", "--by-digest", *base, "--platform", "linux/arm64", "-o",
+                  str(tmp_path / "one"), cwd=configured)  # fmt: skip
+    assert one.returncode == 0, str(one)
+    record = json.loads((tmp_path / "one" / "digests" / "linux-arm64.json").read_text())
+    assert one.stdout.strip() == record["digest"]
     # No per-platform tag is left: only the two asked for and the registry cache's.
     images = [tag for tag in tags(http_registry, unique) if not tag.startswith("buildcache")]
     assert images == ["1", "2"]
