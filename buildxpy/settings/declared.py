@@ -4,12 +4,12 @@ type, reading (a comma list, one item a line, a ``K=V`` map) and check come from
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, create_model
 from pydantic_settings import BaseSettings
 
-from buildxpy.builds.buildx_inputs import DECLARED
+from buildxpy.builds.buildx_inputs import DECLARED, BuildxInputs
 from buildxpy.builds.input_declaration import Declared
 from buildxpy.settings.values import split_lines, split_list, split_map
 
@@ -27,15 +27,18 @@ def field_of(item: Declared) -> tuple[Any, Any]:
     return Annotated[dict[str, str], BeforeValidator(split_map), checked], Field(default={})
 
 
+class _Declared(BaseSettings):
+    def declared(self) -> BuildxInputs:
+        """The declared inputs' values, typed as the declaration types them (its fields are made
+        at run time, so a type checker knows them only through this)."""
+        return cast(BuildxInputs, {item.name: getattr(self, item.name) for item in DECLARED})
+
+
 if TYPE_CHECKING:
-
-    class DeclaredInputSettings(BaseSettings):
-        # Made at run time from the declaration: a type checker sees its fields as Any.
-        def __getattr__(self, name: str) -> Any: ...
-
+    DeclaredInputSettings = _Declared
 else:
     DeclaredInputSettings = create_model(
         "DeclaredInputSettings",
-        __base__=BaseSettings,
+        __base__=_Declared,
         **{item.name: field_of(item) for item in DECLARED},
     )

@@ -5,14 +5,14 @@ the configuration."""
 from __future__ import annotations
 
 from buildxpy.builders.plan import DesiredBuilder, desired_builder
-from buildxpy.builds.buildx_inputs import DECLARED, spec_inputs
+from buildxpy.builds.buildx_inputs import spec_inputs
 from buildxpy.builds.inputs import secret_env_specs
 from buildxpy.builds.spec import BuildSpec
 from buildxpy.settings.model import Settings
 
 
 def spec_from_settings(settings: Settings) -> BuildSpec:
-    given = {item.name: getattr(settings, item.name) for item in DECLARED}
+    given = settings.declared()
     return BuildSpec(
         platforms=tuple(settings.platforms),
         context=settings.context,
@@ -23,7 +23,7 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         target=settings.target,
         build_args=dict(settings.build_args),
         labels=dict(settings.labels),
-        secrets=(*settings.secrets, *secret_env_specs(settings.secret_envs)),
+        secrets=(*settings.secrets, *secret_env_specs(given["secret_envs"])),
         cache_from=tuple(settings.cache_from),
         cache_to=tuple(settings.cache_to),
         progress=settings.progress,
@@ -31,9 +31,9 @@ def spec_from_settings(settings: Settings) -> BuildSpec:
         verify=settings.verify,
         load=settings.load,
         output_dir=settings.output_dir,
-        annotations=tuple(settings.annotations),
-        build_contexts=dict(settings.build_contexts),
-        call=settings.call,
+        annotations=tuple(given["annotations"]),
+        build_contexts=dict(given["build_contexts"]),
+        call=given["call"],
         inputs=spec_inputs(given),
         preflight=settings.preflight,
         reproducible=settings.reproducible,

@@ -229,13 +229,13 @@ def test_build_inputs_from_environment_and_file(
     monkeypatch.setenv("BUILDXPY_ULIMITS", "nofile=100:200,nproc=50")
     monkeypatch.setenv("BUILDXPY_SECRET_ENVS", "gh=GH_TOKEN,npm=NPM_TOKEN")
     monkeypatch.setenv("BUILDXPY_CALL", "outline")
-    s = settings.load({"add_hosts": ["from-flag:10.0.0.2"]}, cwd=tmp_path)
-    assert s.attests == ["type=sbom,generator=x", "type=provenance,mode=min"]  # env over file
-    assert s.ulimits == ["nofile=100:200", "nproc=50"]
-    assert s.add_hosts == ["from-flag:10.0.0.2"]  # flag over file
-    assert s.build_contexts == {"base": "docker-image://alpine"}  # file
-    assert s.secret_envs == {"gh": "GH_TOKEN", "npm": "NPM_TOKEN"}
-    assert s.call == "outline"
+    s = settings.load({"add_hosts": ["from-flag:10.0.0.2"]}, cwd=tmp_path).declared()
+    assert s["attests"] == ["type=sbom,generator=x", "type=provenance,mode=min"]  # env over file
+    assert s["ulimits"] == ["nofile=100:200", "nproc=50"]
+    assert s["add_hosts"] == ["from-flag:10.0.0.2"]  # flag over file
+    assert s["build_contexts"] == {"base": "docker-image://alpine"}  # file
+    assert s["secret_envs"] == {"gh": "GH_TOKEN", "npm": "NPM_TOKEN"}
+    assert s["call"] == "outline"
 
 
 def test_flags_reach_the_settings() -> None:

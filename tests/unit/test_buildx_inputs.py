@@ -236,3 +236,13 @@ def test_a_buildx_without_cgroup_parent_says_which_buildx_has_it() -> None:
     with pytest.raises(ConfigError) as info:
         build_image(spec, fake)
     assert str(info.value) == "--cgroup-parent needs buildx 0.7 or later; this buildx is 0.6.3"
+
+
+def test_settings_give_every_declared_input_typed_by_its_declaration(tmp_path: Path) -> None:
+    from buildxpy.settings.model import load
+
+    values = load({"shm_size": "1g", "ulimits": ["nofile=1:2"]}, cwd=tmp_path).declared()
+    assert set(values) == {item.name for item in DECLARED}
+    assert values["shm_size"] == "1g"
+    assert values["ulimits"] == ["nofile=1:2"]
+    assert values["call"] is None

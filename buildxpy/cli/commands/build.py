@@ -128,7 +128,7 @@ def _options(args: BuildArgs, settings: Settings) -> NativeOptions:
     from buildxpy.split.options import index_annotations, require_from
 
     return replace(options, require=require_from(args.require),
-                   annotations=index_annotations(settings.annotations))  # fmt: skip
+                   annotations=index_annotations(settings.declared()["annotations"]))  # fmt: skip
 
 
 def _plan(args: BuildArgs, settings: Settings, runner: Runner) -> int:

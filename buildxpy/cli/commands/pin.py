@@ -91,7 +91,7 @@ def _refs(settings: Settings) -> list[str]:
     spec = BuildSpec(
         platforms=tuple(settings.platforms), context=settings.context,
         dockerfile=settings.dockerfile, target=settings.target, build_args=settings.build_args,
-        build_contexts=settings.build_contexts,
+        build_contexts=settings.declared()["build_contexts"],
     )  # fmt: skip
     return sorted(ref for ref in base_refs(spec) if "@" not in ref)
 
