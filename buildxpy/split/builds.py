@@ -220,11 +220,9 @@ def split_build(spec: BuildSpec, runner: Runner, options: NativeOptions) -> Nati
     ordered = [records[str(p)] for p in spec.platforms if str(p) in records]
     merged = merge_records(
         ordered, refs=spec.tags, platforms=spec.platforms, image=image, require=options.require,
-        annotations={**oci_annotations(spec.labels), **index_annotations(spec.annotations),
-                     **options.annotations},
-        runner=runner,
+        annotations=_merged_annotations(spec, options), runner=runner,
         verify=VerifyOptions(None, spec.builder) if spec.verify else None, builder=spec.builder,
-    ) if not runner.dry_run else _dry_merge(spec, image, runner)  # fmt: skip
+    ) if not runner.dry_run else _dry_merge(spec, image, runner, options)  # fmt: skip
     if not runner.dry_run:
         (records_dir(spec.output_dir) / PENDING_NAME).unlink(missing_ok=True)
     return _digest_result(spec, plan, report, ordered, merged, built=todo)
@@ -270,10 +268,17 @@ def _split_failure(
     return BuildxpyError(message, details=details)
 
 
-def _dry_merge(spec: BuildSpec, image: str, runner: Runner) -> MergeResult:
+def _merged_annotations(spec: BuildSpec, options: NativeOptions) -> dict[str, str]:
+    """The index's: the OCI metadata, the build's ``index:`` annotations and the merge's own."""
+    return {**oci_annotations(spec.labels), **index_annotations(spec.annotations),
+            **options.annotations}  # fmt: skip
+
+
+def _dry_merge(spec: BuildSpec, image: str, runner: Runner, options: NativeOptions) -> MergeResult:
     sources = [f"{image}@<digest of {p}>" for p in spec.platforms]
-    annotations = oci_annotations(spec.labels)
-    runner.run(*imagetools_create_argv(spec.tags, sources, annotations=annotations), mutating=True)
+    annotations = _merged_annotations(spec, options)
+    argv = imagetools_create_argv(spec.tags, sources, annotations=annotations, builder=spec.builder)
+    runner.run(*argv, mutating=True)
     return MergeResult(
         image=image, refs=list(spec.tags), digest=None, platforms=[str(p) for p in spec.platforms],
         sources=sources, annotations=annotations, dry_run=True,

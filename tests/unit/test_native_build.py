@@ -347,12 +347,17 @@ def test_split_dry_run_prints_each_build_and_the_merge(
     project: Path, engine: FakeRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["--dry-run", "build", "--split", "--builder", "default", "--image", IMAGE,
-                     "--platform", "linux/amd64,linux/arm64"]) == 0  # fmt: skip
+                     "--platform", "linux/amd64,linux/arm64",
+                     "--annotation", "index:org.example.note=x"]) == 0  # fmt: skip
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[:3] for line in out] == [["docker", "buildx", "build"]] * 2 + [
         ["docker", "buildx", "imagetools"]
     ]
     assert out[2].endswith(f"{IMAGE}@<digest of linux/amd64>' '{IMAGE}@<digest of linux/arm64>'")
+    # The merge it shows is the one it would run: through the builder, with the index's
+    # annotations.
+    assert out[2].startswith("docker buildx imagetools create --builder default ")
+    assert "--annotation index:org.example.note=x" in out[2]
     assert not (project / "dist").exists()
     # Read-only: whether the builder can export the default cache, and where each platform runs.
     assert [c.args[2] for c in engine.calls] == ["info", "info"]
