@@ -4,6 +4,7 @@ that keeps taking the pinned base after its tag moved, --update, and a base the 
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -17,12 +18,25 @@ def project(bed: Bed, tmp_path: Path, unique: str) -> tuple[Path, str]:
     """A project whose Dockerfile takes (through an ARG) a base pushed for it: a copy of the
     bed's base, all of its platforms. Its build fails on the image the tag will move to."""
     base = f"{bed.registry}/{unique}:1"
-    docker("buildx", "imagetools", "create", "-t", base, bed.base_image)
+    copy_image(bed.base_image, base)
     path = tmp_path / "project"
     path.mkdir()
     (path / "Dockerfile").write_text(f"ARG BASE={base}\nFROM $BASE\nRUN test ! -e /moved\n")
     (path / "buildxpy.toml").write_text('platforms = ["linux/amd64", "linux/arm64"]\n')
     return path, base
+
+
+def copy_image(source: str, target: str) -> None:
+    """The bed's registry, written to by other tests at once, now and then answers a manifest
+    PUT with 400 or 500 (`unexpected status from PUT request`): such a copy is made once more."""
+    argv = ["docker", "buildx", "imagetools", "create", "-t", target, source]
+    for _ in range(2):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+        if done.returncode == 0:
+            return
+        if "unexpected status" not in done.stderr:
+            break
+    raise AssertionError(f"{' '.join(argv)} failed: {done.stderr}")
 
 
 def digest(ref: str) -> str:
