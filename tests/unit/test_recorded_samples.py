@@ -15,8 +15,10 @@ from buildxpy.builds.progress import RawJsonRenderer, StepLog
 from buildxpy.docker import models as docker_json
 from buildxpy.docker.buildx_features import parse_version
 from buildxpy.errors import CommandFailed, ImageNotFound
+from buildxpy.exports.tarballs import image_platform, parse_loaded, platform_of
 from buildxpy.manifests.lists import usable_builder
 from buildxpy.manifests.registry import parse_raw, platform_entries, registry_failure
+from buildxpy.platforms.names import parse
 from buildxpy.split.merge import preview
 from buildxpy.split.records import DigestRecord
 from tests.fakes import FakeRunner
@@ -27,6 +29,10 @@ VERSIONS = sorted(
     for p in RECORDED.glob("buildx-version-v*.txt")
     if (m := re.fullmatch(r"buildx-version-v(.+)\.txt", p.name))
 )
+LOADED_TAGS = [
+    "buildxpy-samples-loaded:latest-linux-arm-v7",
+    "buildxpy-samples-loaded:v1-linux-arm-v7",
+]
 
 
 def recorded(pattern: str, version: str) -> str:
@@ -209,3 +215,34 @@ def test_context_ls_gives_each_context_its_docker_endpoint() -> None:
     assert not ours.current
     assert re.fullmatch(r"unix:///\S+\.sock", ours.docker_endpoint), ours
     assert ours.error == ""
+
+
+def _loaded_image() -> tuple[str, docker_json.ImageInspect]:
+    [path] = RECORDED.glob("docker-image-inspect-engine-*-linux-arm-v7.json")
+    text = path.read_text()
+    return text, docker_json.load_json(docker_json.ImageInspect, text, what=path.name)
+
+
+def test_image_inspect_of_a_loaded_foreign_image_gives_its_platform() -> None:
+    """What `export --load` checks a loaded tarball's image against."""
+    text, image = _loaded_image()
+    assert (image.os, image.architecture, image.variant) == ("linux", "arm", "v7")
+    assert platform_of(image) == parse("linux/arm/v7")
+    assert image.repo_tags == LOADED_TAGS
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", image.id), image.id
+    fake = FakeRunner().on(
+        "image", "inspect", "--format", "{{json .}}", LOADED_TAGS[0], stdout=text
+    )
+    assert image_platform(fake, LOADED_TAGS[0]) == parse("linux/arm/v7")
+    assert [c.args for c in fake.calls] == [
+        ["image", "inspect", "--format", "{{json .}}", LOADED_TAGS[0]]
+    ]
+
+
+def test_load_output_names_each_tag_or_else_the_image_id() -> None:
+    [tagged] = RECORDED.glob("docker-load-engine-*-tagged.txt")
+    assert parse_loaded(tagged.read_text()) == LOADED_TAGS
+    # The same image from a tarball without names: docker names it by its ID.
+    [untagged] = RECORDED.glob("docker-load-engine-*-untagged.txt")
+    _, image = _loaded_image()
+    assert parse_loaded(untagged.read_text()) == [image.id]
