@@ -219,7 +219,7 @@ def _default_branch(known: str | None, kind: RefKind, name: str) -> str | None:
 
 def _commit_time(cwd: Path, sha: str) -> str | None:
     return _from_seconds(
-        _git(cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", sha, "--")
+        git_output(cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", sha, "--")
     )
 
 
@@ -231,11 +231,11 @@ def _from_seconds(seconds: str | None) -> str | None:
 
 
 def _remote_url(cwd: Path) -> str | None:
-    url = _git(cwd, "remote", "get-url", "origin")
+    url = git_output(cwd, "remote", "get-url", "origin")
     return clean_remote_url(url) if url else None
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def git_output(cwd: Path, *args: str) -> str | None:
     """git's trimmed output, or ``None`` when git is missing, fails or ``cwd`` is unusable."""
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
@@ -292,4 +292,6 @@ def _format(moment: datetime) -> str:
 def commit_epoch(cwd: Path) -> str | None:
     """The committer time of the commit checked out at ``cwd``, in seconds since the epoch (what
     ``SOURCE_DATE_EPOCH`` holds), or None outside a checkout."""
-    return _git(cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", "HEAD", "--")
+    return git_output(
+        cwd, "-c", "log.showSignature=false", "log", "-1", "--format=%ct", "HEAD", "--"
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildxpy import log
+from buildxpy.ci.git_facts import git_output
 from buildxpy.errors import BuildxpyError, ConfigError
 
 
@@ -36,18 +37,19 @@ class Source:
 
 @contextmanager
 def source_of(revision: str | None, directory: Path) -> Iterator[Source]:
-    top = _git(directory, "rev-parse", "--show-toplevel")
+    _require_git()
+    top = git_output(directory, "rev-parse", "--show-toplevel")
     if top is None:
         log.get().warning("not a git checkout: rebuilding from the directory as it is",
                           directory=str(directory))  # fmt: skip
         yield Source()
         return
     root = Path(top)
-    head = _git(root, "rev-parse", "HEAD")
+    head = git_output(root, "rev-parse", "HEAD")
     wanted = _commit(root, revision) if revision else head
     if wanted is None:
         raise ConfigError(f"{root} has no commit to rebuild")
-    if wanted == head and not _git(root, "status", "--porcelain", "--untracked-files=no"):
+    if wanted == head and not git_output(root, "status", "--porcelain", "--untracked-files=no"):
         yield Source(root, root, wanted)
         return
     with _worktree(root, wanted) as tree:
@@ -55,7 +57,7 @@ def source_of(revision: str | None, directory: Path) -> Iterator[Source]:
 
 
 def _commit(root: Path, revision: str) -> str:
-    sha = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    sha = git_output(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     if sha is None:
         raise ConfigError(
             f"the image was built from commit {revision}, which {root} does not have: "
@@ -80,13 +82,15 @@ def _worktree(root: Path, sha: str) -> Iterator[Path]:
         _run(root, "worktree", "prune")
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    done = _run(cwd, *args)
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _require_git() -> str:
     git = shutil.which("git")
     if git is None:
         raise ConfigError("rebuild-check needs git to check out the image's commit")
-    return subprocess.run([git, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    return git
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A git command that changes the repository (the worktree), its errors kept to be said."""
+    return subprocess.run(
+        [_require_git(), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
